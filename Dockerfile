@@ -1,0 +1,20 @@
+# One image for every Frontdoor process; the command picks which one runs.
+FROM python:3.11-slim
+
+COPY --from=ghcr.io/astral-sh/uv:0.13 /uv /bin/uv
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PROJECT_ENVIRONMENT=/opt/venv PATH=/opt/venv/bin:$PATH
+WORKDIR /app
+
+# Dependencies first, in their own layer: source edits do not reinstall them.
+COPY pyproject.toml uv.lock .python-version ./
+RUN uv sync --frozen --no-dev --no-install-project
+
+COPY service_defaults ./service_defaults
+COPY edge ./edge
+COPY bff_web ./bff_web
+COPY bff_mobile ./bff_mobile
+COPY services ./services
+COPY devstack ./devstack
+
+RUN useradd --system --uid 10001 --home-dir /app frontdoor && mkdir -p /data && chown frontdoor /data
+USER frontdoor

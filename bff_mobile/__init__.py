@@ -1,0 +1,1 @@
+"""The mobile BFF: compact answers for phones on slow networks."""

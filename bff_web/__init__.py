@@ -1,0 +1,1 @@
+"""The web BFF: rich, one round trip per browser screen."""

@@ -1,0 +1,1 @@
+"""The small kit every Frontdoor process shares: settings, errors, tokens, clients, health."""

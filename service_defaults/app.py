@@ -1,0 +1,48 @@
+"""`create_service_app`: the Litestar app with what every process needs already wired in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.types import BeforeRequestHookHandler, ControllerRouterHandler
+
+from service_defaults.health import ReadinessCheck, create_health_handlers
+from service_defaults.problems import PROBLEM_HANDLERS
+from service_defaults.request_context import RequestContextMiddleware
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_service_app(
+    *,
+    title: str,
+    route_handlers: Sequence[ControllerRouterHandler],
+    lifespan: Sequence[Lifespan] = (),
+    readiness: Mapping[str, ReadinessCheck] | None = None,
+    dependencies: Mapping[str, Provide] | None = None,
+    state: Mapping[str, Any] | None = None,
+    before_request: BeforeRequestHookHandler | None = None,
+) -> Litestar:
+    app = Litestar(
+        route_handlers=[*route_handlers, *create_health_handlers(readiness or {})],
+        lifespan=list(lifespan),
+        exception_handlers=PROBLEM_HANDLERS,
+        dependencies=dict(dependencies or {}),
+        before_request=before_request,
+        state=State(dict(state or {})),
+        openapi_config=OpenAPIConfig(title=title, version="1"),
+        request_max_body_size=MAX_BODY_BYTES,
+        # Logging is configured once by `serve`; litestar's own config would add a second handler.
+        logging_config=None,
+    )
+    # Outermost, not in `middleware=`: litestar runs route middleware only for
+    # matched routes, and a 404 or 405 needs its request id and access line too.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    return app

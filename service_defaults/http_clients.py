@@ -1,0 +1,29 @@
+"""The factory for internal HTTP clients: explicit timeouts, pooled, request id forwarded."""
+
+from __future__ import annotations
+
+import httpx
+
+from service_defaults.request_context import REQUEST_ID_HEADER, current_request_id
+
+
+async def _forward_request_id(request: httpx.Request) -> None:
+    request_id = current_request_id()
+    if request_id:
+        request.headers[REQUEST_ID_HEADER] = request_id
+
+
+def create_http_client(
+    base_url: str, *, timeout_s: float, max_connections: int = 100
+) -> httpx.AsyncClient:
+    """One client per upstream per process; open it in a lifespan and close it there."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+        event_hooks={"request": [_forward_request_id]},
+        # Internal calls go straight to the service: no proxy from the environment.
+        trust_env=False,
+    )

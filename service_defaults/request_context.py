@@ -1,0 +1,78 @@
+"""The request id: accepted or minted per request, echoed, logged, and forwarded downstream."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+# A client-sent id is kept only when it is short and plain, so it cannot smuggle
+# newlines into logs or grow headers without bound.
+_WELL_FORMED_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+
+_request_id: ContextVar[str] = ContextVar("request_id", default="")
+access_log = logging.getLogger("frontdoor.access")
+
+
+def current_request_id() -> str:
+    """The id of the request being handled, or an empty string outside one."""
+    return _request_id.get()
+
+
+def accept_or_mint_request_id(headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name.lower() == b"x-request-id":
+            if _WELL_FORMED_ID.fullmatch(value):
+                return value.decode("ascii")
+            break
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Pure ASGI middleware: sets the request id, echoes it, writes one access-log line.
+
+    The access line carries the start time and duration so that timings from
+    different processes can be lined up by request id.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        request_id = accept_or_mint_request_id(list(scope["headers"]))
+        token = _request_id.set(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.time()
+        status = 0
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            access_log.info(
+                "%s %s %d rid=%s start=%.6f duration_ms=%.1f",
+                scope["method"],
+                scope["path"],
+                status,
+                request_id,
+                started,
+                (time.time() - started) * 1000,
+            )
+            _request_id.reset(token)

@@ -1,0 +1,61 @@
+"""The one way every process starts: load settings, build the app, run uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+import uvicorn
+from litestar import Litestar
+
+from service_defaults.settings import ConfigError
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class ListenSettings(Protocol):
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+S = TypeVar("S", bound=ListenSettings)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    # httpx logs every request at INFO; the access log already says it once.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def serve(
+    name: str,
+    load: Callable[[Mapping[str, str]], S],
+    create_app: Callable[[S], Litestar],
+    server_options: Callable[[S], dict[str, Any]] = lambda _: {},
+) -> None:
+    """Exit with status 2 and one line naming the setting when configuration is wrong."""
+    configure_logging()
+    try:
+        settings = load(os.environ)
+        app = create_app(settings)
+    except ConfigError as exc:
+        print(f"{name}: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,  # RequestContextMiddleware writes the access log, with the request id
+        server_header=False,
+        # uvicorn would trust X-Forwarded-For from 127.0.0.1; nothing here sits behind a proxy
+        # that it should believe blindly.
+        proxy_headers=False,
+        **server_options(settings),
+    )

@@ -1,0 +1,147 @@
+"""Bearer-token verification: PyJWT with an explicit algorithm allow-list and a cached JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any, Protocol
+
+import httpx
+import jwt
+import msgspec
+
+log = logging.getLogger("frontdoor.tokens")
+
+DEFAULT_ALGORITHMS = ("ES256", "RS256")
+REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+
+
+class InvalidToken(Exception):
+    """The token is malformed, unsigned by a known key, expired, or meant for someone else."""
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """Who a verified token speaks for."""
+
+    subject: str
+    expires_at: int
+
+
+class KeySource(Protocol):
+    async def key_for(self, kid: str) -> jwt.PyJWK | None: ...
+
+    @property
+    def ready(self) -> bool: ...
+
+
+class JwksKeySource:
+    """Public keys fetched from a JWKS URL, cached with a TTL.
+
+    An unknown `kid` triggers at most one refetch per `refetch_floor_s`, and
+    concurrent misses share that one fetch: a flood of made-up kids costs the
+    issuer nothing. When the issuer is down the keys already known stay in use.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        ttl_s: float = 300.0,
+        refetch_floor_s: float = 10.0,
+    ) -> None:
+        self._client = client
+        self._url = url
+        self._ttl_s = ttl_s
+        self._floor_s = refetch_floor_s
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._attempted_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return bool(self._keys)
+
+    async def ensure_loaded(self) -> bool:
+        """Fetch the keys if none are known yet (a readiness check); True once some are."""
+        if not self._keys and time.monotonic() - self._attempted_at >= self._floor_s:
+            await self._refresh(seen_attempt=self._attempted_at)
+        return self.ready
+
+    async def key_for(self, kid: str) -> jwt.PyJWK | None:
+        now = time.monotonic()
+        stale = now - self._fetched_at > self._ttl_s
+        if (stale or kid not in self._keys) and now - self._attempted_at >= self._floor_s:
+            await self._refresh(seen_attempt=self._attempted_at)
+        return self._keys.get(kid)
+
+    async def _refresh(self, seen_attempt: float) -> None:
+        async with self._lock:
+            if self._attempted_at != seen_attempt:
+                return  # another request fetched while this one waited
+            self._attempted_at = time.monotonic()
+            try:
+                response = await self._client.get(self._url)
+                response.raise_for_status()
+                keys = jwt.PyJWKSet.from_json(response.text).keys
+            except (httpx.HTTPError, jwt.PyJWKSetError, jwt.PyJWKError) as exc:
+                log.warning(
+                    "JWKS fetch from %s failed, keeping %d known keys: %s",
+                    self._url,
+                    len(self._keys),
+                    exc,
+                )
+                return
+            self._keys = {key.key_id: key for key in keys if key.key_id}
+            self._fetched_at = time.monotonic()
+
+
+class TokenVerifier:
+    """Verifies a compact JWS and returns the principal, or raises `InvalidToken`."""
+
+    def __init__(
+        self,
+        keys: KeySource,
+        *,
+        issuer: str,
+        audience: str,
+        algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS,
+        leeway_s: float = 30.0,
+    ) -> None:
+        self.keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._algorithms = algorithms
+        self._leeway_s = leeway_s
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.DecodeError as exc:
+            raise InvalidToken("malformed token") from exc
+        alg, kid = header.get("alg"), header.get("kid")
+        if alg not in self._algorithms or not isinstance(kid, str):
+            raise InvalidToken("algorithm not allowed or key id missing")
+        key = await self.keys.key_for(kid)
+        # The key decides the algorithm, not the token: an RSA or HMAC header on
+        # an EC key is refused here before PyJWT sees it.
+        if key is None or key.algorithm_name != alg:
+            raise InvalidToken("unknown signing key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway_s,
+                options={"require": REQUIRED_CLAIMS},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(str(exc)) from exc
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken("subject must be a non-empty string")
+        return Principal(subject=subject, expires_at=int(claims["exp"]))

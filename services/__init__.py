@@ -1,0 +1,1 @@
+"""The domain services: each owns its data and verifies its callers itself."""

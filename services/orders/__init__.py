@@ -1,0 +1,1 @@
+"""The orders service: customers' orders, owner-scoped, with idempotent creation."""

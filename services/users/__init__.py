@@ -1,0 +1,1 @@
+"""The users service: profiles, and the development token issuer with its JWKS."""

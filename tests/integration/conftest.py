@@ -1,0 +1,79 @@
+"""The real stack for integration tests: five processes on free ports, TLS at the edge."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.certs import ensure_dev_certificates
+from devstack.stack import Stack
+from devstack.topology import DEFAULT_PORTS, Topology
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_stack(
+    state_dir: Path, overrides: Mapping[str, Mapping[str, str]] | None = None
+) -> tuple[Stack, Topology]:
+    certs = ensure_dev_certificates(state_dir / "certs")
+    topology = Topology(
+        ports={name: free_port() for name in DEFAULT_PORTS},
+        state_dir=state_dir,
+        certs=certs,
+        overrides=overrides or {},
+    )
+    stack = Stack(topology.specs(), tls=certs.client_context(), echo=False)
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack, topology
+
+
+@pytest.fixture(scope="session")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Topology]]:
+    stack, topology = start_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield stack, topology
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(running: tuple[Stack, Topology]) -> Stack:
+    return running[0]
+
+
+@pytest.fixture(scope="session")
+def topology(running: tuple[Stack, Topology]) -> Topology:
+    return running[1]
+
+
+@pytest.fixture
+def edge(topology: Topology) -> Iterator[httpx.Client]:
+    """A client of the edge that trusts only the stack's own development CA."""
+    with httpx.Client(
+        base_url=topology.edge_url, verify=topology.certs.client_context(), trust_env=False
+    ) as client:
+        yield client
+
+
+def login(client: httpx.Client, username: str) -> str:
+    response = client.post("/auth/token", json={"username": username, "password": username})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

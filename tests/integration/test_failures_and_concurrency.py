@@ -1,0 +1,113 @@
+"""Failure answers and fan-out timing, on real processes."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.stack import REPO_ROOT, Stack
+from devstack.topology import Topology
+from tests.integration.conftest import bearer, login, start_stack
+
+pytestmark = pytest.mark.integration
+
+ACCESS_LINE = re.compile(r"rid=(?P<rid>\S+) start=(?P<start>[\d.]+) duration_ms=(?P<ms>[\d.]+)")
+DELAY_MS = "300"
+
+
+def test_stopped_bff_is_a_502_problem_without_internal_names(
+    edge: httpx.Client, stack: Stack, topology: Topology
+) -> None:
+    token = login(edge, "alice")
+    stack.stop_process("bff_mobile")
+    try:
+        response = edge.get("/api/mobile/home", headers=bearer(token))
+    finally:
+        stack.start_process("bff_mobile")
+
+    assert response.status_code == 502
+    assert response.headers["content-type"] == "application/problem+json"
+    assert str(topology.ports["bff_mobile"]) not in response.text
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+def test_stopped_service_makes_the_bff_answer_502(edge: httpx.Client, stack: Stack) -> None:
+    token = login(edge, "alice")
+    stack.stop_process("orders")
+    try:
+        response = edge.get("/api/web/dashboard", headers=bearer(token))
+    finally:
+        stack.start_process("orders")
+
+    assert response.status_code == 502
+    assert response.json()["status"] == 502
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ORDERS_PORT", "eighty"), ("ORDERS_ENVIRONMENT", "staging")],
+)
+def test_bad_setting_stops_startup_naming_the_variable(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.orders"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", variable: value},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert result.returncode == 2
+    assert variable in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def slow_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Topology]]:
+    delay = {
+        "users": {"USERS_DEV_RESPONSE_DELAY_MS": DELAY_MS},
+        "orders": {"ORDERS_DEV_RESPONSE_DELAY_MS": DELAY_MS},
+    }
+    stack, topology = start_stack(tmp_path_factory.mktemp("slow"), delay)
+    try:
+        yield stack, topology
+    finally:
+        stack.stop()
+
+
+def handled_interval(output: str, request_id: str, path: str) -> tuple[float, float]:
+    for line in output.splitlines():
+        match = ACCESS_LINE.search(line)
+        if match and match["rid"] == request_id and f" {path} " in line:
+            start = float(match["start"])
+            return start, start + float(match["ms"]) / 1000
+    raise AssertionError(f"no access line for {request_id} {path}")
+
+
+def test_web_bff_calls_users_and_orders_at_the_same_time(
+    slow_services: tuple[Stack, Topology],
+) -> None:
+    stack, topology = slow_services
+    with httpx.Client(
+        base_url=topology.edge_url, verify=topology.certs.client_context(), trust_env=False
+    ) as edge:
+        token = login(edge, "alice")
+        response = edge.get(
+            "/api/web/dashboard", headers={**bearer(token), "X-Request-Id": "overlap-1"}
+        )
+    assert response.status_code == 200
+
+    users = handled_interval(stack.processes["users"].output(), "overlap-1", "/users/me")
+    orders = handled_interval(stack.processes["orders"].output(), "overlap-1", "/orders")
+
+    # Each service held its request for the configured delay; called one after
+    # the other, the two intervals could not intersect.
+    assert users[0] < orders[1] and orders[0] < users[1], (users, orders)

@@ -15,6 +15,7 @@ COPY bff_web ./bff_web
 COPY bff_mobile ./bff_mobile
 COPY services ./services
 COPY devstack ./devstack
+COPY infra/edge ./infra/edge
 
 RUN useradd --system --uid 10001 --home-dir /app frontdoor && mkdir -p /data && chown frontdoor /data
 USER frontdoor

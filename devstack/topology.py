@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,9 +90,9 @@ class Topology:
                 "JWKS_URL": jwks_url,
                 "TLS_CERTFILE": str(self.certs.cert_file),
                 "TLS_KEYFILE": str(self.certs.key_file),
-                "USERS_URL": self.internal_url("users"),
-                "BFF_WEB_URL": self.internal_url("bff_web"),
-                "BFF_MOBILE_URL": self.internal_url("bff_mobile"),
+                "UPSTREAMS": json.dumps(
+                    {name: self.internal_url(name) for name in ("users", "bff_web", "bff_mobile")}
+                ),
             },
         }
         specs = []

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 Headers = list[tuple[bytes, bytes]]
 
 # RFC 9110 section 7.6.1: these describe one connection, not the message, and
-# must not be forwarded. `Connection` may name more of them.
+# are never forwarded. `Connection` may name more of them.
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -21,52 +21,81 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-# Set by the edge from what it saw itself; a client's values would be lies.
+# Written by the edge from what it saw itself; a client's values would be lies.
 SET_BY_EDGE = frozenset(
     {
         b"host",
         b"x-forwarded-for",
         b"x-forwarded-proto",
         b"x-forwarded-host",
+        b"x-forwarded-port",
+        b"x-real-ip",
         b"forwarded",
         b"x-request-id",
         b"content-length",
     }
 )
-# The upstream's values would duplicate the ones the edge's server writes.
-SET_BY_SERVER = frozenset({b"date", b"server", b"x-request-id"})
+# The upstream's values would duplicate the ones the edge's own server writes.
+SET_BY_SERVER = frozenset({b"date", b"server", b"x-request-id", b"strict-transport-security"})
 
 
-def _connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> set[bytes]:
+def header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    """The first value of a header (`name` in lower case), or None."""
+    return next((value for key, value in headers if key.lower() == name), None)
+
+
+def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
+    return [value for key, value in headers if key.lower() == name]
+
+
+def _connection_listed(headers: Headers) -> set[bytes]:
     return {
         token.strip().lower()
-        for name, value in headers
-        if name.lower() == b"connection"
+        for value in header_values(headers, b"connection")
         for token in value.split(b",")
     }
 
 
-def _without(headers: Headers, drop: frozenset[bytes]) -> Headers:
-    listed = _connection_tokens(headers)
-    return [
-        (name, value)
-        for name, value in headers
-        if (lowered := name.lower()) not in HOP_BY_HOP
-        and lowered not in drop
-        and lowered not in listed
-    ]
+class HeaderPolicy:
+    """Strips hop-by-hop and identity headers, and writes the forwarding headers."""
 
+    def __init__(self, stripped: Iterable[str]) -> None:
+        names = [name.strip().lower() for name in stripped]
+        self._exact = frozenset(n.encode() for n in names if not n.endswith("*"))
+        self._prefixes = tuple(n[:-1].encode() for n in names if n.endswith("*"))
 
-def request_headers(inbound: Headers, *, client_ip: str, host: bytes, request_id: str) -> Headers:
-    headers = _without(inbound, SET_BY_EDGE)
-    headers += [
-        (b"x-forwarded-for", client_ip.encode("ascii")),
-        (b"x-forwarded-proto", b"https"),
-        (b"x-forwarded-host", host),
-        (b"x-request-id", request_id.encode("ascii")),
-    ]
-    return headers
+    def _keeps(self, name: bytes, listed: set[bytes]) -> bool:
+        return not (
+            name in HOP_BY_HOP
+            or name in SET_BY_EDGE
+            or name in listed
+            or name in self._exact
+            or name.startswith(self._prefixes)
+        )
+
+    def outbound(
+        self, inbound: Iterable[tuple[bytes, bytes]], *, forwarded_for: str, request_id: str
+    ) -> Headers:
+        inbound = list(inbound)
+        listed = _connection_listed(inbound)
+        headers = [(name, value) for name, value in inbound if self._keeps(name.lower(), listed)]
+        host = header_value(inbound, b"host") or b""
+        headers += [
+            (b"x-forwarded-for", forwarded_for.encode("latin-1")),
+            (b"x-forwarded-proto", b"https"),
+            (b"x-forwarded-host", host),
+            (b"x-request-id", request_id.encode("ascii")),
+        ]
+        return headers
 
 
 def response_headers(upstream: Iterable[tuple[bytes, bytes]]) -> Headers:
-    return _without(list(upstream), SET_BY_SERVER)
+    received = list(upstream)
+    listed = _connection_listed(received)
+    return [
+        (name, value)
+        for name, value in received
+        if (lowered := name.lower()) not in HOP_BY_HOP
+        and lowered not in SET_BY_SERVER
+        and lowered not in listed
+    ]

@@ -1,36 +1,55 @@
-"""The reverse proxy: validate, route, authenticate, forward, stream the answer back."""
+"""The reverse proxy: check, route, authenticate, limit, forward, stream the answer back.
+
+Every refusal happens before any upstream call, in this order: header size (431),
+path (400), route (404), CORS preflight (answered here), method (405), token
+(401), rate limit (429), body size (413).
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import AsyncIterator
 
 import aiohttp
 from litestar.types import (
     HTTPResponseBodyEvent,
     HTTPResponseStartEvent,
     HTTPScope,
+    Message,
     Receive,
     Send,
 )
 from yarl import URL
 
-from edge.headers import request_headers, response_headers
-from edge.routing import BadPath, RouteTable, validate_path
-from service_defaults.bearer import bearer_token
+from edge.auth import Authenticator, AuthFailed
+from edge.client_address import ClientAddressResolver
+from edge.headers import HeaderPolicy, header_value, header_values, response_headers
+from edge.metrics import EdgeMetrics
+from edge.rate_limits import RateLimiter, RatePolicy, rate_limit_headers
+from edge.routing import BadPath, Route, RouteTable, validate_path
 from service_defaults.problems import send_problem
 from service_defaults.request_context import current_request_id
-from service_defaults.tokens import InvalidToken, TokenVerifier
 
 log = logging.getLogger("frontdoor.edge")
 
-# TRACE echoes requests (cross-site tracing) and CONNECT opens tunnels: neither
-# has a reason to reach an application behind a gateway.
-FORWARDED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 BODY_CHUNK = 64 * 1024
+# Bodies up to this size are read whole and sent with their length; larger ones
+# with a Content-Length stream through without being held in memory.
+SMALL_BODY = 64 * 1024
+BUDGET_HEADER = b"x-request-budget-ms"
 
 
-class BodyTooLarge(Exception):
-    pass
+class Refused(Exception):
+    """A request answered at the edge, with a problem, before any upstream call."""
+
+    def __init__(
+        self, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or []
 
 
 class ClientGone(Exception):
@@ -41,135 +60,244 @@ class Proxy:
     def __init__(
         self,
         routes: RouteTable,
-        verifier: TokenVerifier,
+        authenticator: Authenticator,
+        limiter: RateLimiter,
         *,
-        timeout_s: float,
-        max_body_bytes: int,
+        headers: HeaderPolicy,
+        client_addresses: ClientAddressResolver,
+        metrics: EdgeMetrics,
+        max_header_bytes: int,
+        rate_limit_fail_closed: bool,
     ) -> None:
+        # Replaced whole on reload: a request sees the old table or the new one.
         self.routes = routes
-        self.verifier = verifier
+        self.authenticator = authenticator
+        self.limiter = limiter
         self.session: aiohttp.ClientSession | None = None
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=min(timeout_s, 2.0))
-        self._max_body = max_body_bytes
+        self._headers = headers
+        self._client_addresses = client_addresses
+        self._metrics = metrics
+        self._max_header_bytes = max_header_bytes
+        self._fail_closed = rate_limit_fail_closed
 
     def open(self) -> aiohttp.ClientSession:
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=256, ttl_dns_cache=60),
+            connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=60),
             # Bytes pass through as the upstream encoded them.
             auto_decompress=False,
             skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
-            timeout=self._timeout,
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self.session
 
     async def __call__(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
+        started = time.monotonic()
+        status = 0
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        route: Route | None = None
+        try:
+            route = self._route(scope)
+            extra = await self._admit(scope, route)
+            if extra is None:  # a CORS preflight, answered here
+                return await self._answer_preflight(scope, route, send_counted)
+            await self._forward(scope, receive, send_counted, route, extra, started)
+        except Refused as refusal:
+            await send_problem(
+                send_counted,
+                refusal.status,
+                refusal.detail,
+                instance=scope["path"],
+                headers=refusal.headers,
+            )
+        except ClientGone:
+            status = 499  # nginx's name for it: the client went away first
+        finally:
+            name = route.name if route else "unmatched"
+            self._metrics.requests.labels(name, scope["method"], str(status)).inc()
+            self._metrics.latency.labels(name).observe(time.monotonic() - started)
+
+    def _route(self, scope: HTTPScope) -> Route:
+        headers = scope["headers"]
+        if sum(len(name) + len(value) + 4 for name, value in headers) > self._max_header_bytes:
+            raise Refused(431, "The request headers are too large.")
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         try:
             path = validate_path(raw_path)
         except BadPath as exc:
-            await send_problem(send, 400, f"The request path is not acceptable: {exc}.")
-            return
+            raise Refused(400, f"The request path is not acceptable: {exc}.") from None
         route = self.routes.match(path)
         if route is None:
-            await send_problem(send, 404, "No route matches this path.", instance=path)
-            return
-        if scope["method"] not in FORWARDED_METHODS:
-            await send_problem(send, 405, "This method is not forwarded.", instance=path)
-            return
-        headers = list(scope["headers"])
-        if route.auth_required and not await self._authenticated(headers, send, path):
-            return
-        try:
-            body = await self._read_body(headers, receive)
-        except BodyTooLarge:
-            await send_problem(send, 413, "The request body is too large.", instance=path)
-            return
-        except ClientGone:
-            return
-        await self._forward(scope, send, route.upstream, raw_path, headers, body, path)
+            raise Refused(404, "No route matches this path.")
+        return route
 
-    async def _authenticated(
-        self, headers: list[tuple[bytes, bytes]], send: Send, path: str
-    ) -> bool:
-        authorization = next(
-            (v.decode("latin-1") for k, v in headers if k.lower() == b"authorization"), None
-        )
-        token = bearer_token(authorization)
-        if token is None:
-            challenge = b"Bearer"
-        else:
+    async def _admit(self, scope: HTTPScope, route: Route) -> list[tuple[bytes, bytes]] | None:
+        """Headers to add to the response, or None for a preflight; raise `Refused` otherwise."""
+        headers = scope["headers"]
+        method = scope["method"]
+        if method == "OPTIONS" and header_value(headers, b"access-control-request-method"):
+            return None
+        if method not in route.methods:
+            allow = ", ".join(sorted(route.methods)).encode()
+            raise Refused(405, "This route does not accept this method.", [(b"allow", allow)])
+        extra: list[tuple[bytes, bytes]] = []
+        subject = None
+        if route.auth_required:
             try:
-                await self.verifier.verify(token)
-                return True
-            except InvalidToken:
-                challenge = b'Bearer error="invalid_token"'
-        await send_problem(
-            send,
-            401,
-            "A valid bearer token is required.",
-            instance=path,
-            headers=[(b"www-authenticate", challenge)],
-        )
-        return False
+                principal = await self.authenticator.authenticate(
+                    header_value(headers, b"authorization"), route.audiences
+                )
+            except AuthFailed as failure:
+                raise Refused(
+                    401,
+                    "A valid bearer token is required.",
+                    [(b"www-authenticate", failure.challenge)],
+                ) from None
+            subject = principal.subject
+        if route.rate_limit is not None:
+            extra += await self._limit(scope, route.rate_limit, subject)
+        origin = header_value(headers, b"origin")
+        if origin and route.cors is not None:
+            extra += route.cors.response_headers(origin.decode("latin-1"))
+        return extra
 
-    async def _read_body(self, headers: list[tuple[bytes, bytes]], receive: Receive) -> bytes:
-        declared = next((v for k, v in headers if k.lower() == b"content-length"), None)
-        # The server (h11/httptools) has already refused a malformed Content-Length.
-        if declared is not None and int(declared) > self._max_body:
-            raise BodyTooLarge
+    async def _limit(
+        self, scope: HTTPScope, policy: RatePolicy, subject: str | None
+    ) -> list[tuple[bytes, bytes]]:
+        if policy.key == "subject" and subject is not None:
+            key = f"sub:{subject}"
+        else:
+            key = "addr:" + self._client(scope)[0]
+        decision = await self.limiter.decide(key, policy)
+        outcome = (
+            ("failed_open" if decision.allowed else "failed_closed")
+            if decision.degraded
+            else ("allowed" if decision.allowed else "limited")
+        )
+        self._metrics.rate_limit.labels(policy.name, outcome).inc()
+        if decision.degraded and not decision.allowed:
+            raise Refused(
+                503,
+                "Rate limiting is unavailable; try again shortly.",
+                [(b"retry-after", str(max(1, decision.retry_after_s)).encode())],
+            )
+        headers = [] if decision.degraded else rate_limit_headers(policy, decision)
+        if not decision.allowed:
+            raise Refused(429, "Too many requests; slow down.", headers)
+        return headers
+
+    def _client(self, scope: HTTPScope) -> tuple[str, str]:
+        peer = (scope.get("client") or ("0.0.0.0", 0))[0]  # noqa: S104 - only a label
+        return self._client_addresses.resolve(
+            peer, header_values(scope["headers"], b"x-forwarded-for")
+        )
+
+    async def _answer_preflight(self, scope: HTTPScope, route: Route, send: Send) -> None:
+        headers = scope["headers"]
+        origin = (header_value(headers, b"origin") or b"").decode("latin-1")
+        method = (header_value(headers, b"access-control-request-method") or b"").decode("latin-1")
+        asked = (header_value(headers, b"access-control-request-headers") or b"").decode("latin-1")
+        allowed = route.cors.preflight(origin, method, asked) if route.cors and origin else None
+        if allowed is None:
+            raise Refused(403, "This cross-origin request is not allowed.", [(b"vary", b"Origin")])
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": 204,
+            "headers": allowed,
+        }
+        await send(start)
+        end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(end)
+
+    async def _body(
+        self, scope: HTTPScope, receive: Receive, route: Route
+    ) -> bytes | AsyncIterator[bytes] | None:
+        headers = scope["headers"]
+        declared = header_value(headers, b"content-length")
+        chunked = header_value(headers, b"transfer-encoding") is not None
+        if declared is None and not chunked:
+            return None
+        # The server has already refused a malformed Content-Length.
+        if declared is not None and int(declared) > route.max_body_bytes:
+            raise Refused(413, "The request body is too large.")
+        if declared is not None and int(declared) > SMALL_BODY:
+            return self._stream_body(receive)
+        # Small, or chunked: read it whole, so that a chunked body over the limit is
+        # refused before the upstream hears of it. The route's limit bounds memory.
         chunks: list[bytes] = []
         size = 0
+        async for chunk in self._stream_body(receive):
+            size += len(chunk)
+            if size > route.max_body_bytes:
+                raise Refused(413, "The request body is too large.")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _stream_body(self, receive: Receive) -> AsyncIterator[bytes]:
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 raise ClientGone
-            chunk = message["body"]
-            size += len(chunk)
-            if size > self._max_body:
-                raise BodyTooLarge
-            chunks.append(chunk)
+            if message["body"]:
+                yield message["body"]
             if not message.get("more_body", False):
-                return b"".join(chunks)
+                return
 
     async def _forward(
         self,
         scope: HTTPScope,
+        receive: Receive,
         send: Send,
-        upstream: str,
-        raw_path: bytes,
-        inbound: list[tuple[bytes, bytes]],
-        body: bytes,
-        path: str,
+        route: Route,
+        extra: list[tuple[bytes, bytes]],
+        started: float,
     ) -> None:
         if self.session is None:
             raise RuntimeError("Proxy.open() must run in the app's lifespan first")
+        body = await self._body(scope, receive, route)
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
+        target = route.upstream_path(raw_path) + (b"?" + query if query else b"")
         # encoded=True: the path and query reach the upstream byte for byte.
-        url = URL(
-            upstream + (raw_path + (b"?" + query if query else b"")).decode("latin-1"), encoded=True
+        url = URL(route.upstream + target.decode("latin-1"), encoded=True)
+        forwarded_for = self._client(scope)[1]
+        remaining_s = route.timeout_s - (time.monotonic() - started)
+        outbound = self._headers.outbound(
+            scope["headers"], forwarded_for=forwarded_for, request_id=current_request_id()
         )
-        host = next((v for k, v in inbound if k.lower() == b"host"), b"")
-        client = scope.get("client") or ("", 0)
-        headers = request_headers(
-            inbound, client_ip=client[0], host=host, request_id=current_request_id()
-        )
-        started = False
+        # Later hops learn how long the edge will wait, so they can give up in time.
+        outbound.append((BUDGET_HEADER, str(max(1, int(remaining_s * 1000))).encode()))
+        if isinstance(body, bytes):
+            outbound.append((b"content-length", str(len(body)).encode()))
+        elif body is not None:
+            outbound.append(
+                (b"content-length", header_value(scope["headers"], b"content-length") or b"0")
+            )
+        response_started = False
         try:
             async with self.session.request(
                 scope["method"],
                 url,
-                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers],
-                data=body or None,
+                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in outbound],
+                data=body,
                 allow_redirects=False,
-            ) as upstream_response:
+                timeout=aiohttp.ClientTimeout(
+                    total=remaining_s, sock_connect=min(remaining_s, 2.0)
+                ),
+            ) as upstream:
                 start: HTTPResponseStartEvent = {
                     "type": "http.response.start",
-                    "status": upstream_response.status,
-                    "headers": response_headers(upstream_response.raw_headers),
+                    "status": upstream.status,
+                    "headers": response_headers(upstream.raw_headers) + extra,
                 }
                 await send(start)
-                started = True
-                async for chunk in upstream_response.content.iter_chunked(BODY_CHUNK):
+                response_started = True
+                async for chunk in upstream.content.iter_chunked(BODY_CHUNK):
                     part: HTTPResponseBodyEvent = {
                         "type": "http.response.body",
                         "body": chunk,
@@ -183,18 +311,13 @@ class Proxy:
                 }
                 await send(end)
         except (TimeoutError, aiohttp.ClientError) as exc:
-            if started:
-                # Half an answer cannot be turned into a problem: cut the connection
-                # so the client sees a truncated response, not a complete-looking one.
+            if response_started:
+                # Half an answer cannot become a problem: cut the connection so the
+                # client sees a truncated response, not a complete-looking one.
                 raise
-            await self._send_upstream_problem(send, exc, path)
-
-    async def _send_upstream_problem(self, send: Send, exc: Exception, path: str) -> None:
-        if isinstance(exc, TimeoutError):
-            log.warning("upstream timeout for %s", path)
-            await send_problem(
-                send, 504, "The upstream service did not answer in time.", instance=path
-            )
-        else:
-            log.warning("upstream unreachable for %s: %s", path, exc)
-            await send_problem(send, 502, "The upstream service is unavailable.", instance=path)
+            kind = "timeout" if isinstance(exc, TimeoutError) else "unreachable"
+            self._metrics.upstream_errors.labels(route.name, kind).inc()
+            log.warning("route %s: upstream %s: %r", route.name, kind, exc)
+            if kind == "timeout":
+                raise Refused(504, "The upstream service did not answer in time.", extra) from None
+            raise Refused(502, "The upstream service is unavailable.", extra) from None

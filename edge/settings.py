@@ -1,13 +1,37 @@
-"""Settings of the edge, from `EDGE_*` environment variables."""
+"""Settings of the edge, from `EDGE_*` environment variables (lists and maps as JSON)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import msgspec
 
 from service_defaults.settings import load_settings as load_prefixed
+
+# Headers that would let a client choose who a BFF or service thinks it is, or
+# talk to internal machinery. Stripped from every request before forwarding; a
+# trailing "*" matches a prefix. Names are compared case-insensitively.
+DEFAULT_STRIPPED_HEADERS = [
+    "x-user-id",
+    "x-user",
+    "x-user-email",
+    "x-subject",
+    "x-authenticated-user",
+    "x-authenticated-userid",
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-remote-user",
+    "remote-user",
+    "x-auth-request-*",
+    "x-jwt-*",
+    "x-userinfo",
+    "x-consumer-*",
+    "x-internal-*",
+    "x-frontdoor-*",
+    "x-request-budget-ms",
+]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -17,14 +41,47 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8443
     environment: Literal["dev", "production"] = "production"
-    users_url: str = "http://127.0.0.1:8201"
-    bff_web_url: str = "http://127.0.0.1:8101"
-    bff_mobile_url: str = "http://127.0.0.1:8102"
+    routes_file: str = "infra/edge/routes.yaml"
+    # Upstream names used by the route file, and their internal addresses.
+    upstreams: dict[str, str] = msgspec.field(
+        default_factory=lambda: {
+            "users": "http://127.0.0.1:8201",
+            "bff_web": "http://127.0.0.1:8101",
+            "bff_mobile": "http://127.0.0.1:8102",
+        }
+    )
     jwks_url: str = "http://127.0.0.1:8201/.well-known/jwks.json"
     token_issuer: str = "https://localhost:8443/auth"
-    token_audience: str = "frontdoor"
-    upstream_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
-    max_body_bytes: Annotated[int, msgspec.Meta(ge=0)] = 1024 * 1024
+    token_leeway_s: Annotated[float, msgspec.Meta(ge=0, le=120)] = 30.0
+    token_algorithms: list[Literal["ES256", "ES384", "RS256", "PS256", "EdDSA"]] = msgspec.field(
+        default_factory=lambda: ["ES256", "RS256"]
+    )
+    # Rate limits live in this process unless a Redis URL is given; then every
+    # edge process shares them.
+    rate_limit_redis_url: str = ""
+    rate_limit_redis_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=5)] = 0.1
+    # What to do when Redis cannot answer: "open" lets requests through, "closed"
+    # refuses them with 503. Either way it is logged and counted.
+    rate_limit_on_redis_failure: Literal["open", "closed"] = "open"
+    # Peers whose X-Forwarded-For is believed (a load balancer in front of the edge).
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
+    stripped_headers: list[str] = msgspec.field(default_factory=lambda: DEFAULT_STRIPPED_HEADERS)
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1024, le=65536)] = 16 * 1024
+    hsts_max_age_s: Annotated[int, msgspec.Meta(ge=0)] = 31_536_000
+    # Who may read /metrics; everyone else gets a 404 as if it did not exist.
+    metrics_allowed_from: list[str] = msgspec.field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"]
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("trusted_proxies", "metrics_allowed_from"):
+            for network in getattr(self, name):
+                try:
+                    ipaddress.ip_network(network, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"EDGE_{name.upper()}: {network!r} is not an IP network"
+                    ) from None
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

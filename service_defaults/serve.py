@@ -27,8 +27,25 @@ class ListenSettings(Protocol):
 S = TypeVar("S", bound=ListenSettings)
 
 
+class _OneLineConfigErrors(logging.Filter):
+    """Shorten a ConfigError raised while the app starts to its message.
+
+    Errors found while the lifespan opens resources (a database that cannot be
+    opened) reach uvicorn as a formatted traceback; the operator needs the one
+    line that names the setting, not the stack.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "ConfigError: " in text:
+            record.msg = "configuration error: %s"
+            record.args = (text.rsplit("ConfigError: ", 1)[1].splitlines()[0],)
+        return True
+
+
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    logging.getLogger("uvicorn.error").addFilter(_OneLineConfigErrors())
     # httpx logs every request at INFO; the access log already says it once.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 

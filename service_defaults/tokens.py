@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import httpx
@@ -26,6 +27,7 @@ class Principal(msgspec.Struct, frozen=True):
 
     subject: str
     expires_at: int
+    audiences: tuple[str, ...] = ()
 
 
 class KeySource(Protocol):
@@ -73,8 +75,13 @@ class JwksKeySource:
     async def key_for(self, kid: str) -> jwt.PyJWK | None:
         now = time.monotonic()
         stale = now - self._fetched_at > self._ttl_s
-        if (stale or kid not in self._keys) and now - self._attempted_at >= self._floor_s:
-            await self._refresh(seen_attempt=self._attempted_at)
+        if stale or kid not in self._keys:
+            if now - self._attempted_at >= self._floor_s:
+                await self._refresh(seen_attempt=self._attempted_at)
+            elif self._lock.locked():
+                # A fetch is in flight: its answer may hold this kid, so wait for it.
+                async with self._lock:
+                    pass
         return self._keys.get(kid)
 
     async def _refresh(self, seen_attempt: float) -> None:
@@ -85,8 +92,11 @@ class JwksKeySource:
             try:
                 response = await self._client.get(self._url)
                 response.raise_for_status()
-                keys = jwt.PyJWKSet.from_json(response.text).keys
-            except (httpx.HTTPError, jwt.PyJWKSetError, jwt.PyJWKError) as exc:
+                document = response.json()
+                if not isinstance(document, dict):
+                    raise jwt.PyJWKSetError("the JWKS is not a JSON object")
+                keys = jwt.PyJWKSet.from_dict(document).keys
+            except (httpx.HTTPError, ValueError, jwt.PyJWKSetError, jwt.PyJWKError) as exc:
                 log.warning(
                     "JWKS fetch from %s failed, keeping %d known keys: %s",
                     self._url,
@@ -106,13 +116,14 @@ class TokenVerifier:
         keys: KeySource,
         *,
         issuer: str,
-        audience: str,
+        audience: str | Sequence[str],
         algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS,
         leeway_s: float = 30.0,
     ) -> None:
         self.keys = keys
         self._issuer = issuer
-        self._audience = audience
+        # PyJWT accepts a token whose `aud` names any one of these.
+        self._audience = audience if isinstance(audience, str) else list(audience)
         self._algorithms = algorithms
         self._leeway_s = leeway_s
 
@@ -144,4 +155,9 @@ class TokenVerifier:
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise InvalidToken("subject must be a non-empty string")
-        return Principal(subject=subject, expires_at=int(claims["exp"]))
+        audience = claims["aud"]
+        return Principal(
+            subject=subject,
+            expires_at=int(claims["exp"]),
+            audiences=(audience,) if isinstance(audience, str) else tuple(audience),
+        )

@@ -45,7 +45,7 @@ async def call_json(
         )
     except httpx.TimeoutException:
         raise UpstreamError(status_code=504, detail="A service did not answer in time.") from None
-    except httpx.TransportError as exc:
+    except httpx.RequestError as exc:
         log.warning("%s %s on %s failed: %r", method, path, service, exc)
         raise UpstreamError(detail="A service is unavailable.") from None
     if response.status_code == 401:
@@ -67,8 +67,8 @@ async def call_json(
 
 def _detail(response: httpx.Response) -> str:
     try:
-        problem: dict[str, Any] = msgspec.json.decode(response.content)
+        problem: Any = msgspec.json.decode(response.content)
     except msgspec.DecodeError:
         return ""
-    detail = problem.get("detail")
+    detail = problem.get("detail") if isinstance(problem, dict) else None
     return detail if isinstance(detail, str) else ""

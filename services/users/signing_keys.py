@@ -51,6 +51,8 @@ def write_key_file(path: Path, key_file: KeyFile) -> None:
     """Write atomically with owner-only permissions: readers never see half a file."""
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # The mode above applies only to a new file; a leftover one keeps its own.
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(msgspec.json.format(msgspec.json.encode(key_file)))
     tmp.replace(path)
@@ -85,7 +87,7 @@ class KeyRing:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._mtime = -1
+        self._mtime: tuple[int, int, int] = (-1, -1, -1)
         self._private: dict[str, ec.EllipticCurvePrivateKey] = {}
         self._public: dict[str, jwt.PyJWK] = {}
         self._current = ""
@@ -96,7 +98,10 @@ class KeyRing:
         return any(key.dev for key in read_key_file(self._path).keys)
 
     def reload_if_changed(self) -> None:
-        mtime = self._path.stat().st_mtime_ns
+        info = self._path.stat()
+        # Size and inode too: a coarse clock or a copy that keeps the mtime
+        # must not hide a rotation.
+        mtime = (info.st_ino, info.st_mtime_ns, info.st_size)
         if mtime == self._mtime:
             return
         keys = read_key_file(self._path).keys

@@ -8,10 +8,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from devstack.certs import ensure_dev_certificates
-from devstack.stack import Stack
+from devstack.stack import REPO_ROOT, Stack
 from devstack.topology import DEFAULT_PORTS, Topology
+
+SHIPPED_ROUTES = REPO_ROOT / "infra" / "edge" / "routes.yaml"
 
 
 def free_port() -> int:
@@ -40,9 +43,21 @@ def start_stack(
     return stack, topology
 
 
+def relaxed_route_file(directory: Path) -> Path:
+    """The shipped route file with roomy limits: these tests log in far more than a person."""
+    spec = yaml.safe_load(SHIPPED_ROUTES.read_text())
+    for policy in spec["rate_limits"].values():
+        policy["limit"] = 100_000
+    path = directory / "routes.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
 @pytest.fixture(scope="session")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Topology]]:
-    stack, topology = start_stack(tmp_path_factory.mktemp("stack"))
+    state = tmp_path_factory.mktemp("stack")
+    routes = relaxed_route_file(state)
+    stack, topology = start_stack(state, {"edge": {"EDGE_ROUTES_FILE": str(routes)}})
     try:
         yield stack, topology
     finally:

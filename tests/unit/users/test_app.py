@@ -1,0 +1,76 @@
+"""The users service refuses to start with missing or development keys outside dev mode."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from service_defaults.settings import ConfigError
+from services.users.app import create_app
+from services.users.settings import Settings
+from services.users.signing_keys import read_key_file, rotate
+
+
+def production(tmp_path: Path, keys: Path) -> Settings:
+    return Settings(
+        environment="production",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/users.db",
+        signing_keys_path=str(keys),
+    )
+
+
+def test_production_without_a_key_file_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^USERS_SIGNING_KEYS_PATH: .* does not exist"):
+        create_app(production(tmp_path, tmp_path / "missing.json"))
+
+
+def test_production_with_development_keys_refuses_to_start(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    rotate(keys, token_ttl_s=900, dev=True)
+
+    with pytest.raises(ConfigError, match=r"^USERS_SIGNING_KEYS_PATH: .*development keys"):
+        create_app(production(tmp_path, keys))
+
+
+def test_production_with_an_unreadable_key_file_names_the_variable(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text("not json")
+
+    with pytest.raises(ConfigError, match=r"^USERS_SIGNING_KEYS_PATH: cannot read signing keys"):
+        create_app(production(tmp_path, keys))
+
+
+def test_production_with_production_keys_starts(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    rotate(keys, token_ttl_s=900, dev=False)
+
+    app = create_app(production(tmp_path, keys))
+
+    assert app.state.key_ring.ready
+
+
+def test_dev_mode_creates_a_dev_key_file_owner_only(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    settings = Settings(
+        environment="dev",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/users.db",
+        signing_keys_path=str(keys),
+    )
+
+    create_app(settings)
+
+    assert [key.dev for key in read_key_file(keys).keys] == [True]
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o600
+
+
+def test_dev_mode_with_a_missing_key_directory_names_the_variable(tmp_path: Path) -> None:
+    settings = Settings(
+        environment="dev",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/users.db",
+        signing_keys_path=str(tmp_path / "absent" / "keys.json"),
+    )
+
+    with pytest.raises(ConfigError, match=r"^USERS_SIGNING_KEYS_PATH: directory"):
+        create_app(settings)

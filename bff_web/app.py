@@ -1,43 +1,43 @@
-"""`create_app` for the web BFF."""
+"""`create_app` for the web BFF: its API under /api/web, and the web client's files."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from pathlib import Path
 
-from litestar import Litestar
-from litestar.di import Provide
+from litestar import Litestar, MediaType, Response, get
+from litestar.static_files import create_static_files_router
 
 from bff_web.clients import OrdersClient, UsersClient
-from bff_web.routes import dashboard
+from bff_web.routes import WebController
 from bff_web.settings import Settings, load_settings
-from service_defaults.app import create_service_app
-from service_defaults.bearer import provide_authorization
-from service_defaults.http_clients import create_http_client
+from service_defaults.aggregator import create_aggregator_app
+
+STATIC = Path(__file__).with_name("static")
+
+
+@get("/", include_in_schema=False, sync_to_thread=False)
+def index() -> Response[bytes]:
+    # no-cache: the page is tiny and must pick up a new version at once.
+    return Response(
+        (STATIC / "index.html").read_bytes(),
+        media_type=MediaType.HTML,
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings(os.environ)
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        # One pooled client per upstream for the life of the process.
-        users = create_http_client(settings.users_url, timeout_s=settings.upstream_timeout_s)
-        orders = create_http_client(settings.orders_url, timeout_s=settings.upstream_timeout_s)
-        app.state.users = UsersClient(users)
-        app.state.orders = OrdersClient(orders)
-        try:
-            yield
-        finally:
-            await users.aclose()
-            await orders.aclose()
-
-    return create_service_app(
+    return create_aggregator_app(
         title="Frontdoor web BFF",
-        route_handlers=[dashboard],
-        lifespan=[lifespan],
-        # No readiness checks on the services: a BFF taken out of rotation because a
-        # service is down would turn one degraded section into a dead page.
-        dependencies={"authorization": Provide(provide_authorization)},
+        settings=settings,
+        route_handlers=[
+            WebController,
+            index,
+            create_static_files_router(path="/app", directories=[STATIC], include_in_schema=False),
+        ],
+        upstreams={
+            "users": (settings.users_url, UsersClient),
+            "orders": (settings.orders_url, OrdersClient),
+        },
     )

@@ -2,32 +2,83 @@
 
 from __future__ import annotations
 
-import httpx
-
-from bff_web.schemas import OrderPage, Profile
-from service_defaults.upstream import call_json
+from bff_web.schemas import NewOrder, Order, OrderPage, OrderStats, Profile
+from service_defaults.deadlines import Deadline
+from service_defaults.upstream import Upstream
 
 
 class UsersClient:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
 
-    async def me(self, authorization: str) -> Profile:
-        return await call_json(
-            self._client, "GET", "/users/me", Profile, headers={"authorization": authorization}
+    async def me(self, authorization: str, deadline: Deadline) -> Profile:
+        return await self._upstream.call_json(
+            "GET", "/users/me", Profile, deadline=deadline, headers={"authorization": authorization}
         )
 
 
 class OrdersClient:
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
 
-    async def recent(self, authorization: str, limit: int) -> OrderPage:
-        return await call_json(
-            self._client,
+    async def page(
+        self,
+        authorization: str,
+        deadline: Deadline,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        status: str | None = None,
+    ) -> OrderPage:
+        params: dict[str, str | int] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        if status:
+            params["status"] = status
+        return await self._upstream.call_json(
             "GET",
             "/orders",
             OrderPage,
+            deadline=deadline,
             headers={"authorization": authorization},
-            params={"limit": limit},
+            params=params,
+        )
+
+    async def stats(self, authorization: str, deadline: Deadline) -> OrderStats:
+        return await self._upstream.call_json(
+            "GET",
+            "/orders/stats",
+            OrderStats,
+            deadline=deadline,
+            headers={"authorization": authorization},
+        )
+
+    async def get(self, authorization: str, deadline: Deadline, order_id: str) -> Order:
+        return await self._upstream.call_json(
+            "GET",
+            f"/orders/{order_id}",
+            Order,
+            deadline=deadline,
+            headers={"authorization": authorization},
+        )
+
+    async def create(
+        self, authorization: str, deadline: Deadline, order: NewOrder, idempotency_key: str
+    ) -> Order:
+        return await self._upstream.call_json(
+            "POST",
+            "/orders",
+            Order,
+            deadline=deadline,
+            body=order,
+            headers={"authorization": authorization, "idempotency-key": idempotency_key},
+        )
+
+    async def cancel(self, authorization: str, deadline: Deadline, order_id: str) -> Order:
+        return await self._upstream.call_json(
+            "POST",
+            f"/orders/{order_id}/cancel",
+            Order,
+            deadline=deadline,
+            headers={"authorization": authorization},
         )

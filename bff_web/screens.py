@@ -1,28 +1,34 @@
-"""Shaping the services' answers into the web client's screens."""
+"""Shaping the services' answers into the browser's screens."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from bff_web.schemas import Dashboard, Money, OrderPage, Profile, RecentOrder
+from bff_web.schemas import Money, Order, OrderPage, OrderSummary, RecentOrder
 
 
-def build_dashboard(profile: Profile, recent: OrderPage) -> Dashboard:
-    totals: dict[str, int] = defaultdict(int)
-    for order in recent.items:
-        if order.status != "cancelled":
-            totals[order.currency] += order.total_minor
-    return Dashboard(
-        profile=profile,
-        recent_orders=[
-            RecentOrder(
-                id=order.id,
-                status=order.status,
-                created_at=order.created_at,
-                item_count=sum(item.quantity for item in order.items),
-                total=Money(order.currency, order.total_minor),
-            )
-            for order in recent.items
-        ],
-        recent_total=[Money(currency, amount) for currency, amount in sorted(totals.items())],
+def summarise(order: Order) -> OrderSummary:
+    return OrderSummary(
+        id=order.id,
+        status=order.status,
+        created_at=order.created_at,
+        currency=order.currency,
+        total_minor=order.total_minor,
+        item_count=sum(item.quantity for item in order.items),
     )
+
+
+def summarise_page(page: OrderPage) -> list[OrderSummary]:
+    return [summarise(order) for order in page.items]
+
+
+def recent(page: OrderPage) -> list[RecentOrder]:
+    return [
+        RecentOrder(
+            id=order.id,
+            status=order.status,
+            created_at=order.created_at,
+            item_count=sum(item.quantity for item in order.items),
+            total=Money(order.currency, order.total_minor),
+            items=order.items,
+        )
+        for order in page.items
+    ]

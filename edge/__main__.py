@@ -11,6 +11,8 @@ def tls_options(settings: Settings) -> dict[str, object]:
     return {
         "ssl_certfile": settings.tls_certfile,
         "ssl_keyfile": settings.tls_keyfile,
+        # PROTOCOL_TLS_SERVER negotiates the best both sides speak, and Python
+        # (3.10 and newer) sets its minimum to TLS 1.2; a test checks 1.1 is refused.
         "ssl_version": ssl.PROTOCOL_TLS_SERVER,
     }
 

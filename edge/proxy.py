@@ -101,19 +101,25 @@ class Proxy:
             await send(message)
 
         route: Route | None = None
+        cors: list[tuple[bytes, bytes]] = []
         try:
             route = self._route(scope)
-            extra = await self._admit(scope, route)
-            if extra is None:  # a CORS preflight, answered here
+            if self._is_preflight(scope):
                 return await self._answer_preflight(scope, route, send_counted)
-            await self._forward(scope, receive, send_counted, route, extra, started)
+            # On refusals too: a browser shows the page a 401 or 429 it can read,
+            # not an opaque network error.
+            cors = self._cors_headers(scope, route)
+            extra = await self._admit(scope, route)
+            await self._forward(scope, receive, send_counted, route, extra + cors, started)
         except Refused as refusal:
+            # The path as the client sent it: the mount has rewritten scope["path"].
+            raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
             await send_problem(
                 send_counted,
                 refusal.status,
                 refusal.detail,
-                instance=scope["path"],
-                headers=refusal.headers,
+                instance=raw_path.decode("latin-1"),
+                headers=refusal.headers + cors,
             )
         except ClientGone:
             status = 499  # nginx's name for it: the client went away first
@@ -126,6 +132,11 @@ class Proxy:
         headers = scope["headers"]
         if sum(len(name) + len(value) + 4 for name, value in headers) > self._max_header_bytes:
             raise Refused(431, "The request headers are too large.")
+        coding = header_value(headers, b"transfer-encoding")
+        if coding is not None and coding.strip().lower() != b"chunked":
+            # RFC 9112 section 6.1: a coding the edge cannot decode is a 501, not a
+            # body it would pass on under a Content-Length that no longer fits.
+            raise Refused(501, "Only the chunked transfer coding is supported.")
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         try:
             path = validate_path(raw_path)
@@ -136,12 +147,16 @@ class Proxy:
             raise Refused(404, "No route matches this path.")
         return route
 
-    async def _admit(self, scope: HTTPScope, route: Route) -> list[tuple[bytes, bytes]] | None:
-        """Headers to add to the response, or None for a preflight; raise `Refused` otherwise."""
+    @staticmethod
+    def _is_preflight(scope: HTTPScope) -> bool:
+        return scope["method"] == "OPTIONS" and (
+            header_value(scope["headers"], b"access-control-request-method") is not None
+        )
+
+    async def _admit(self, scope: HTTPScope, route: Route) -> list[tuple[bytes, bytes]]:
+        """Headers to add to the response; raise `Refused` when the request may not pass."""
         headers = scope["headers"]
         method = scope["method"]
-        if method == "OPTIONS" and header_value(headers, b"access-control-request-method"):
-            return None
         if method not in route.methods:
             allow = ", ".join(sorted(route.methods)).encode()
             raise Refused(405, "This route does not accept this method.", [(b"allow", allow)])
@@ -161,10 +176,13 @@ class Proxy:
             subject = principal.subject
         if route.rate_limit is not None:
             extra += await self._limit(scope, route.rate_limit, subject)
-        origin = header_value(headers, b"origin")
-        if origin and route.cors is not None:
-            extra += route.cors.response_headers(origin.decode("latin-1"))
         return extra
+
+    def _cors_headers(self, scope: HTTPScope, route: Route) -> list[tuple[bytes, bytes]]:
+        origin = header_value(scope["headers"], b"origin")
+        if origin is None or route.cors is None:
+            return []
+        return route.cors.response_headers(origin.decode("latin-1"))
 
     async def _limit(
         self, scope: HTTPScope, policy: RatePolicy, subject: str | None
@@ -267,6 +285,11 @@ class Proxy:
         url = URL(route.upstream + target.decode("latin-1"), encoded=True)
         forwarded_for = self._client(scope)[1]
         remaining_s = route.timeout_s - (time.monotonic() - started)
+        if remaining_s <= 0:
+            # A slow upload spent the route's whole time; aiohttp would read a
+            # timeout <= 0 as "none at all".
+            self._metrics.upstream_errors.labels(route.name, "timeout").inc()
+            raise Refused(504, "The request took longer than this route allows.", extra)
         outbound = self._headers.outbound(
             scope["headers"], forwarded_for=forwarded_for, request_id=current_request_id()
         )
@@ -286,8 +309,10 @@ class Proxy:
                 headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in outbound],
                 data=body,
                 allow_redirects=False,
+                # The route's time bounds the wait for the answer to start, and then
+                # each pause in it; a long download that keeps flowing is not cut off.
                 timeout=aiohttp.ClientTimeout(
-                    total=remaining_s, sock_connect=min(remaining_s, 2.0)
+                    total=None, sock_connect=min(remaining_s, 2.0), sock_read=remaining_s
                 ),
             ) as upstream:
                 start: HTTPResponseStartEvent = {

@@ -10,9 +10,9 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.types import BeforeRequestHookHandler, ControllerRouterHandler
+from litestar.types import BeforeRequestHookHandler, ControllerRouterHandler, Middleware
 
-from service_defaults.health import ReadinessCheck, create_health_handlers
+from service_defaults.health import ReadinessCheck, ReadinessInfo, create_health_handlers
 from service_defaults.problems import PROBLEM_HANDLERS
 from service_defaults.request_context import RequestContextMiddleware
 
@@ -26,12 +26,18 @@ def create_service_app(
     route_handlers: Sequence[ControllerRouterHandler],
     lifespan: Sequence[Lifespan] = (),
     readiness: Mapping[str, ReadinessCheck] | None = None,
+    readiness_info: ReadinessInfo | None = None,
+    middleware: Sequence[Middleware] = (),
     dependencies: Mapping[str, Provide] | None = None,
     state: Mapping[str, Any] | None = None,
     before_request: BeforeRequestHookHandler | None = None,
 ) -> Litestar:
     app = Litestar(
-        route_handlers=[*route_handlers, *create_health_handlers(readiness or {})],
+        route_handlers=[
+            *route_handlers,
+            *create_health_handlers(readiness or {}, readiness_info),
+        ],
+        middleware=list(middleware),
         lifespan=list(lifespan),
         exception_handlers=PROBLEM_HANDLERS,
         dependencies=dict(dependencies or {}),

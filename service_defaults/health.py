@@ -9,9 +9,13 @@ from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
 
 ReadinessCheck = Callable[[State], Awaitable[bool]]
+# Facts shown in /readyz that do not decide readiness (a BFF's circuit states).
+ReadinessInfo = Callable[[State], Awaitable[dict[str, str]]]
 
 
-def create_health_handlers(checks: Mapping[str, ReadinessCheck]) -> list[HTTPRouteHandler]:
+def create_health_handlers(
+    checks: Mapping[str, ReadinessCheck], info: ReadinessInfo | None = None
+) -> list[HTTPRouteHandler]:
     """Liveness never looks at dependencies: a restart would not fix them."""
 
     @get("/livez", media_type=MediaType.JSON, sync_to_thread=False, include_in_schema=False)
@@ -24,8 +28,11 @@ def create_health_handlers(checks: Mapping[str, ReadinessCheck]) -> list[HTTPRou
             name: "ok" if await check(state) else "failing" for name, check in checks.items()
         }
         ready = all(result == "ok" for result in results.values())
+        body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": results}
+        if info is not None:
+            body["info"] = await info(state)
         return Response(
-            {"status": "ready" if ready else "not ready", "checks": results},
+            body,
             status_code=200 if ready else 503,
         )
 

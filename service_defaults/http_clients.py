@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
 import httpx
 
 from service_defaults.request_context import REQUEST_ID_HEADER, current_request_id
@@ -27,3 +30,18 @@ def create_http_client(
         # Internal calls go straight to the service: no proxy from the environment.
         trust_env=False,
     )
+
+
+@asynccontextmanager
+async def open_clients(
+    base_urls: Mapping[str, str], *, timeout_s: float
+) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """One client per named upstream for the life of the app, all closed on the way out."""
+    clients = {
+        name: create_http_client(url, timeout_s=timeout_s) for name, url in base_urls.items()
+    }
+    try:
+        yield clients
+    finally:
+        for client in clients.values():
+            await client.aclose()

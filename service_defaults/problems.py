@@ -81,6 +81,8 @@ def _problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respon
         status = exc.status_code
         detail = exc.detail
         headers = dict(exc.headers or {})
+        # Field errors relayed from a service (a BFF passing a 422 through).
+        errors = _field_errors(exc.extra)
     else:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         status = 500

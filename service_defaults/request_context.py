@@ -69,7 +69,9 @@ class RequestContextMiddleware:
             access_log.info(
                 "%s %s %d rid=%s start=%.6f duration_ms=%.1f",
                 scope["method"],
-                scope["path"],
+                # As sent, still percent-encoded: the decoded path could hold a
+                # newline and forge a log line.
+                (scope.get("raw_path") or b"?").decode("ascii", "backslashreplace"),
                 status,
                 request_id,
                 started,

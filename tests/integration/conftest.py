@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -57,7 +58,19 @@ def relaxed_route_file(directory: Path) -> Path:
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Topology]]:
     state = tmp_path_factory.mktemp("stack")
     routes = relaxed_route_file(state)
-    stack, topology = start_stack(state, {"edge": {"EDGE_ROUTES_FILE": str(routes)}})
+    stack, topology = start_stack(
+        state,
+        {
+            "edge": {"EDGE_ROUTES_FILE": str(routes)},
+            # A short screen budget, so that deadline tests wait 2 s, not 5, and a
+            # short circuit cool-down, so that a test that opens one can close it.
+            "bff_web": {"BFF_WEB_REQUEST_BUDGET_S": "2", "BFF_WEB_BREAKER_RESET_AFTER_S": "1"},
+            "bff_mobile": {
+                "BFF_MOBILE_REQUEST_BUDGET_S": "2",
+                "BFF_MOBILE_BREAKER_RESET_AFTER_S": "1",
+            },
+        },
+    )
     try:
         yield stack, topology
     finally:
@@ -92,3 +105,14 @@ def login(client: httpx.Client, username: str) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def wait_until_whole(client: httpx.Client, path: str, token: str) -> httpx.Response:
+    """Poll a screen until no section is degraded (a BFF's circuit closes after its
+    cool-down, on the first successful probe); give up after 20 s."""
+    deadline = time.monotonic() + 20
+    while True:
+        response = client.get(path, headers=bearer(token))
+        if not response.json().get("degraded") or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)

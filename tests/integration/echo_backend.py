@@ -3,7 +3,8 @@
 Run as `python -m tests.integration.echo_backend` with ECHO_PORT and ECHO_JWKS_FILE
 set. Every request answers JSON describing exactly what arrived (method, raw path,
 query, headers, body size). `/_calls` counts the requests that reached it, `/slow?ms=N` waits,
-`/big?kb=N` streams a large body, `/jwks.json` serves the JWKS file as it is now.
+`/big?kb=N` streams a large body, `/jwks.json` serves the JWKS file as it is now, and
+`/_jwks_fetches` counts how often it was fetched.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import uvicorn
 
 Scope = dict[str, Any]
 calls = 0
+jwks_fetches = 0
 
 
 async def app(scope: Scope, receive: Any, send: Any) -> None:
-    global calls
+    global calls, jwks_fetches
     if scope["type"] == "lifespan":
         while True:
             event = (await receive())["type"]
@@ -39,7 +41,10 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
             break
     if path in ("/_calls", "/readyz"):
         return await respond(send, 200, {"calls": calls})
+    if path == "/_jwks_fetches":
+        return await respond(send, 200, {"fetches": jwks_fetches})
     if path == "/jwks.json":
+        jwks_fetches += 1
         # Read on every request: the tests rotate keys by rewriting the file.
         jwks = await asyncio.to_thread(Path(os.environ["ECHO_JWKS_FILE"]).read_text)
         return await respond(send, 200, json.loads(jwks))

@@ -19,6 +19,7 @@ from tests.integration.conftest import (
     login,
     relaxed_route_file,
     start_stack,
+    wait_until_whole,
 )
 
 pytestmark = pytest.mark.integration
@@ -43,16 +44,47 @@ def test_stopped_bff_is_a_502_problem_without_internal_names(
     assert response.json()["request_id"] == response.headers["x-request-id"]
 
 
-def test_stopped_service_makes_the_bff_answer_502(edge: httpx.Client, stack: Stack) -> None:
+def test_orders_stopped_mid_run_degrades_the_dashboard_then_recovers(
+    edge: httpx.Client, stack: Stack, topology: Topology
+) -> None:
     token = login(edge, "alice")
     stack.stop_process("orders")
     try:
-        response = edge.get("/api/web/dashboard", headers=bearer(token))
+        web = edge.get("/api/web/dashboard", headers=bearer(token))
+        mobile = edge.get("/api/mobile/home", headers=bearer(token))
+        readyz = httpx.get(topology.internal_url("bff_web") + "/readyz", trust_env=False)
     finally:
         stack.start_process("orders")
+    # The BFFs' circuits for orders opened; each lets a probe through after its
+    # cool-down, and the probe's success closes it.
+    recovered = wait_until_whole(edge, "/api/web/dashboard", token)
+    mobile_recovered = wait_until_whole(edge, "/api/mobile/home", token)
+
+    assert web.status_code == 200
+    assert web.json()["profile"]["display_name"] == "Alice Example"
+    assert web.json()["recent_orders"] is None and web.json()["stats"] is None
+    assert web.json()["degraded"] == ["recent_orders", "stats"]
+    assert web.headers["x-degraded"] == "recent_orders, stats"
+    assert mobile.status_code == 200
+    assert mobile.json()["degraded"] == ["order_count", "last_order"]
+    assert readyz.status_code == 200, "a failing service must not take the BFF out of rotation"
+    assert readyz.json()["info"]["circuit:orders"] == "open"
+    assert recovered.status_code == 200
+    assert recovered.json()["degraded"] == []
+    assert mobile_recovered.json()["degraded"] == []
+
+
+def test_users_stopped_fails_the_page_it_is_required_for(edge: httpx.Client, stack: Stack) -> None:
+    token = login(edge, "alice")
+    stack.stop_process("users")
+    try:
+        response = edge.get("/api/web/dashboard", headers=bearer(token))
+    finally:
+        stack.start_process("users")
 
     assert response.status_code == 502
-    assert response.json()["status"] == 502
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
 
 
 @pytest.mark.parametrize(

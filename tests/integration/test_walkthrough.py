@@ -56,7 +56,10 @@ def test_dashboard_through_edge_shows_profile_and_recent_orders(edge: httpx.Clie
     assert body["recent_orders"], "the demo data gives alice orders"
     for order in body["recent_orders"]:
         assert isinstance(order["total"]["amount_minor"], int)
-    assert body["recent_total"][0]["currency"] == "EUR"
+        assert order["items"], "recent orders carry their line items"
+    assert body["stats"]["order_count"] >= len(body["recent_orders"])
+    assert body["degraded"] == []
+    assert "x-degraded" not in response.headers
 
 
 def test_mobile_home_through_edge_is_a_compact_summary(edge: httpx.Client) -> None:
@@ -69,7 +72,8 @@ def test_mobile_home_through_edge_is_a_compact_summary(edge: httpx.Client) -> No
     assert body["name"] == "Bob Example"
     assert body["order_count"] >= 1
     assert body["last_order"]["status"] in {"placed", "shipped", "cancelled"}
-    assert set(body) == {"name", "order_count", "last_order"}
+    assert set(body) == {"name", "order_count", "last_order", "degraded"}
+    assert body["degraded"] == []
 
 
 @pytest.mark.parametrize("path", ["/api/web/dashboard", "/api/mobile/home"])

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+import stamina
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -18,6 +19,7 @@ from bff_mobile.settings import Settings
 USERS = "http://users.test"
 ORDERS = "http://orders.test"
 AUTH = {"Authorization": "Bearer alice-token"}
+PROBLEM_JSON = "application/problem+json"
 Client = AsyncTestClient[Litestar]
 
 PROFILE: dict[str, Any] = {
@@ -38,21 +40,33 @@ LATEST: dict[str, Any] = {
 }
 
 
-def page(*orders: dict[str, Any]) -> dict[str, Any]:
-    return {"items": list(orders), "next_cursor": None}
+def page(*orders: dict[str, Any], next_cursor: str | None = None) -> dict[str, Any]:
+    return {"items": list(orders), "next_cursor": next_cursor}
 
 
 class Services:
-    """The services' routes the home screen calls, for tests to answer and inspect."""
+    """The services' routes the phone's screens call, for tests to answer and inspect."""
 
     def __init__(self, router: respx.MockRouter) -> None:
+        self.router = router
         self.me = router.get(f"{USERS}/users/me")
         self.stats = router.get(f"{ORDERS}/orders/stats")
-        self.latest = router.get(f"{ORDERS}/orders")
+        self.orders = router.get(f"{ORDERS}/orders")  # the order list, and the latest order
 
     @property
     def all(self) -> tuple[respx.Route, ...]:
-        return (self.me, self.stats, self.latest)
+        return (self.me, self.stats, self.orders)
+
+    def orders_down(self) -> None:
+        for route in (self.stats, self.orders):
+            route.mock(side_effect=httpx.ConnectError("connection refused"))
+
+
+@pytest.fixture(autouse=True)
+def instant_retries() -> Iterator[None]:
+    # No backoff sleeps; `cap` keeps the code's own attempts (3 for a GET, 1 for a POST).
+    with stamina.set_testing(True, attempts=100, cap=True):
+        yield
 
 
 @pytest.fixture
@@ -61,7 +75,7 @@ def services() -> Iterator[Services]:
         services = Services(router)
         services.me.respond(json=PROFILE)
         services.stats.respond(json=STATS)
-        services.latest.respond(json=page(LATEST))
+        services.orders.respond(json=page(LATEST))
         yield services
 
 
@@ -91,7 +105,8 @@ class Rendezvous:
             try:
                 await asyncio.wait_for(self._all_in.wait(), self._timeout_s)
             except TimeoutError:
-                return httpx.Response(503, json={"detail": "calls did not overlap"})
+                # 500, not 503: not retried, so the test sees the failure at once.
+                return httpx.Response(500, json={"detail": "calls did not overlap"})
             return httpx.Response(200, json=payload)
 
         return side_effect

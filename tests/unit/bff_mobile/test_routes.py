@@ -1,4 +1,4 @@
-"""The home screen: compact shape, auth forwarding, concurrency, and upstream failures."""
+"""The phone's screens: compact shapes, home's aggregation and degradation, the order pages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import pytest
 from tests.unit.bff_mobile.conftest import (
     AUTH,
     LATEST,
+    ORDERS,
+    PROBLEM_JSON,
     PROFILE,
     STATS,
     Client,
@@ -16,8 +18,13 @@ from tests.unit.bff_mobile.conftest import (
     page,
 )
 
-PROBLEM_JSON = "application/problem+json"
 HOME = "/api/mobile/home"
+ORDER_LIST = "/api/mobile/orders"
+# What a phone on a slow network may be sent for the home screen.
+HOME_BUDGET_BYTES = 1024
+
+
+# Home: the name is required; the order count and the last order are optional
 
 
 async def test_home_shows_name_order_count_and_last_order_only(client: Client) -> None:
@@ -28,25 +35,45 @@ async def test_home_shows_name_order_count_and_last_order_only(client: Client) -
         "name": "Alice Example",
         "order_count": 7,
         "last_order": {"id": "o-7", "status": "placed", "created_at": "2026-11-21T09:30:00Z"},
+        "degraded": [],
     }
+    assert "x-degraded" not in response.headers
 
 
-async def test_home_without_orders_has_a_null_last_order(
+async def test_home_without_orders_has_a_null_last_order_and_is_not_degraded(
     client: Client, services: Services
 ) -> None:
     services.stats.respond(json={"order_count": 0, "by_status": {}})
-    services.latest.respond(json=page())
+    services.orders.respond(json=page())
 
     response = await client.get(HOME, headers=AUTH)
 
     assert response.status_code == 200
-    assert response.json() == {"name": "Alice Example", "order_count": 0, "last_order": None}
+    assert response.json() == {
+        "name": "Alice Example",
+        "order_count": 0,
+        "last_order": None,
+        "degraded": [],
+    }
+
+
+@pytest.mark.parametrize("name", ["A" * 200, "Ж" * 200], ids=["ascii", "two-byte"])
+async def test_home_stays_within_its_payload_budget_with_a_long_name(
+    client: Client, services: Services, name: str
+) -> None:
+    services.me.respond(json={**PROFILE, "display_name": name})
+    services.orders.respond(json=page({**LATEST, "id": "o-" + "9" * 36}))
+
+    response = await client.get(HOME, headers=AUTH)
+
+    assert response.json()["name"] == name
+    assert len(response.content) < HOME_BUDGET_BYTES
 
 
 async def test_home_asks_for_a_single_latest_order(client: Client, services: Services) -> None:
     await client.get(HOME, headers=AUTH)
 
-    assert services.latest.calls.last.request.url.params["limit"] == "1"
+    assert services.orders.calls.last.request.url.params["limit"] == "1"
 
 
 async def test_authorization_is_forwarded_to_every_call(client: Client, services: Services) -> None:
@@ -66,7 +93,41 @@ async def test_missing_bearer_token_is_401_without_calling_the_services(
 
     assert response.status_code == 401
     assert response.headers["content-type"] == PROBLEM_JSON
-    assert not any(route.called for route in services.all)
+    assert not services.router.calls
+
+
+async def test_orders_down_degrades_home(client: Client, services: Services) -> None:
+    services.orders_down()
+
+    response = await client.get(HOME, headers=AUTH)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "name": "Alice Example",
+        "order_count": None,
+        "last_order": None,
+        "degraded": ["order_count", "last_order"],
+    }
+    assert response.headers["x-degraded"] == "order_count, last_order"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ReadTimeout("too slow"), httpx.Response(200, content=b"{not json")],
+    ids=["timeout", "invalid-json"],
+)
+async def test_stats_failing_degrades_only_the_order_count(
+    client: Client, services: Services, failure: Exception | httpx.Response
+) -> None:
+    services.stats.mock(side_effect=[failure])
+
+    response = await client.get(HOME, headers=AUTH)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["degraded"] == ["order_count"]
+    assert body["order_count"] is None
+    assert body["last_order"]["id"] == "o-7"
 
 
 async def test_users_unreachable_is_502_problem(client: Client, services: Services) -> None:
@@ -78,20 +139,8 @@ async def test_users_unreachable_is_502_problem(client: Client, services: Servic
     assert response.headers["content-type"] == PROBLEM_JSON
 
 
-async def test_orders_timeout_is_504_problem(client: Client, services: Services) -> None:
-    services.stats.mock(side_effect=httpx.ReadTimeout("too slow"))
-
-    response = await client.get(HOME, headers=AUTH)
-
-    assert response.status_code == 504
-    assert response.headers["content-type"] == PROBLEM_JSON
-
-
-@pytest.mark.parametrize("broken", ["me", "stats", "latest"])
-async def test_invalid_json_from_a_service_is_502(
-    client: Client, services: Services, broken: str
-) -> None:
-    getattr(services, broken).respond(200, content=b"{not json")
+async def test_invalid_json_from_users_is_502(client: Client, services: Services) -> None:
+    services.me.respond(200, content=b"{not json")
 
     response = await client.get(HOME, headers=AUTH)
 
@@ -114,8 +163,85 @@ async def test_all_three_calls_are_made_at_the_same_time(
     rendezvous = Rendezvous(parties=3)
     services.me.mock(side_effect=rendezvous.answering(PROFILE))
     services.stats.mock(side_effect=rendezvous.answering(STATS))
-    services.latest.mock(side_effect=rendezvous.answering(page(LATEST)))
+    services.orders.mock(side_effect=rendezvous.answering(page(LATEST)))
 
     response = await client.get(HOME, headers=AUTH)
 
-    assert response.status_code == 200, "the users and orders calls did not overlap"
+    assert response.status_code == 200
+    assert response.json()["degraded"] == [], "the users and orders calls did not overlap"
+
+
+# Orders
+
+
+async def test_order_rows_carry_only_what_the_list_shows(
+    client: Client, services: Services
+) -> None:
+    services.orders.respond(json=page(LATEST, next_cursor="c-2"))
+
+    response = await client.get(ORDER_LIST, params={"cursor": "c-1"}, headers=AUTH)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "items": [
+            {
+                "id": "o-7",
+                "status": "placed",
+                "total_minor": 2500,
+                "currency": "EUR",
+                "created_at": "2026-11-21T09:30:00Z",
+            }
+        ],
+        "next_cursor": "c-2",
+    }
+    assert dict(services.orders.calls.last.request.url.params) == {"limit": "10", "cursor": "c-1"}
+
+
+@pytest.mark.parametrize("limit", ["21", "0"])
+async def test_page_size_outside_1_to_20_is_422_without_calling_orders(
+    client: Client, services: Services, limit: str
+) -> None:
+    response = await client.get(ORDER_LIST, params={"limit": limit}, headers=AUTH)
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["limit"]
+    assert not services.orders.called
+
+
+async def test_order_detail_totals_each_line(client: Client, services: Services) -> None:
+    items = [
+        {"sku": "SKU-1", "name": "Mug", "quantity": 2, "unit_price_minor": 1250},
+        {"sku": "SKU-2", "name": "Tea", "quantity": 3, "unit_price_minor": 399},
+    ]
+    services.router.get(f"{ORDERS}/orders/o-7").respond(
+        json={**LATEST, "items": items, "total_minor": 3697}
+    )
+
+    response = await client.get("/api/mobile/orders/o-7", headers=AUTH)
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": "o-7",
+        "status": "placed",
+        "currency": "EUR",
+        "total_minor": 3697,
+        "created_at": "2026-11-21T09:30:00Z",
+        "lines": [
+            {"name": "Mug", "quantity": 2, "total_minor": 2500},
+            {"name": "Tea", "quantity": 3, "total_minor": 1197},
+        ],
+    }
+
+
+async def test_unknown_order_is_404_with_the_service_detail(
+    client: Client, services: Services
+) -> None:
+    services.router.get(f"{ORDERS}/orders/o-404").respond(
+        404, json={"status": 404, "detail": "No order o-404."}
+    )
+
+    response = await client.get("/api/mobile/orders/o-404", headers=AUTH)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["detail"] == "No order o-404."

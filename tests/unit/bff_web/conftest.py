@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import respx
+import stamina
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from bff_web.app import create_app
 from bff_web.settings import Settings
@@ -18,6 +20,7 @@ from bff_web.settings import Settings
 USERS = "http://users.test"
 ORDERS = "http://orders.test"
 AUTH = {"Authorization": "Bearer alice-token"}
+PROBLEM_JSON = "application/problem+json"
 Client = AsyncTestClient[Litestar]
 
 PROFILE: dict[str, Any] = {
@@ -27,6 +30,7 @@ PROFILE: dict[str, Any] = {
     "email": "alice@example.com",
     "created_at": "2026-01-01T00:00:00+00:00",
 }
+STATS: dict[str, Any] = {"order_count": 4, "by_status": {"placed": 3, "cancelled": 1}}
 
 
 def order(
@@ -45,16 +49,39 @@ def order(
     }
 
 
-def page(*orders: dict[str, Any]) -> dict[str, Any]:
-    return {"items": list(orders), "next_cursor": None}
+def page(*orders: dict[str, Any], next_cursor: str | None = None) -> dict[str, Any]:
+    return {"items": list(orders), "next_cursor": next_cursor}
+
+
+def web_settings(**overrides: Any) -> Settings:
+    return Settings(users_url=USERS, orders_url=ORDERS, **overrides)
 
 
 class Services:
     """The two services' routes, for tests to answer and inspect."""
 
     def __init__(self, router: respx.MockRouter) -> None:
+        self.router = router
         self.me = router.get(f"{USERS}/users/me")
+        self.stats = router.get(f"{ORDERS}/orders/stats")
         self.orders = router.get(f"{ORDERS}/orders")
+        self.create = router.post(f"{ORDERS}/orders")
+
+    @property
+    def dashboard_orders(self) -> tuple[respx.Route, respx.Route]:
+        """The orders service's two calls on the dashboard."""
+        return (self.orders, self.stats)
+
+    def orders_down(self) -> None:
+        for route in self.dashboard_orders:
+            route.mock(side_effect=httpx.ConnectError("connection refused"))
+
+
+@pytest.fixture(autouse=True)
+def instant_retries() -> Iterator[None]:
+    # No backoff sleeps; `cap` keeps the code's own attempts (3 for a GET, 1 for a POST).
+    with stamina.set_testing(True, attempts=100, cap=True):
+        yield
 
 
 @pytest.fixture
@@ -62,13 +89,21 @@ def services() -> Iterator[Services]:
     with respx.mock(assert_all_called=False) as router:
         services = Services(router)
         services.me.respond(json=PROFILE)
+        services.stats.respond(json=STATS)
         services.orders.respond(json=page())
         yield services
 
 
 @pytest.fixture
 async def client(services: Services) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(Settings(users_url=USERS, orders_url=ORDERS))) as c:
+    async with AsyncTestClient(app=create_app(web_settings())) as c:
+        yield c
+
+
+@pytest.fixture
+async def dev_client(services: Services) -> AsyncIterator[Client]:
+    """The app in dev mode, where the X-Fault header is honoured."""
+    async with AsyncTestClient(app=create_app(web_settings(environment="dev"))) as c:
         yield c
 
 
@@ -92,7 +127,27 @@ class Rendezvous:
             try:
                 await asyncio.wait_for(self._all_in.wait(), self._timeout_s)
             except TimeoutError:
-                return httpx.Response(503, json={"detail": "calls did not overlap"})
+                # 500, not 503: not retried, so the test sees the failure at once.
+                return httpx.Response(500, json={"detail": "calls did not overlap"})
             return httpx.Response(200, json=payload)
 
         return side_effect
+
+
+def slow(payload: dict[str, Any], delay_s: float = 1.0) -> SideEffect:
+    """An answer that takes `delay_s`, for deadline tests."""
+
+    async def side_effect(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(delay_s)
+        return httpx.Response(200, json=payload)
+
+    return side_effect
+
+
+def metric(text: str, name: str, **labels: str) -> float | None:
+    """One value from a /metrics page, as Prometheus reads it, or None when absent."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return None

@@ -1,4 +1,4 @@
-"""Fixtures for the shared kit: a test issuer, the wire mocked, a fake clock, a sample service."""
+"""Fixtures for the kit: an issuer, the wire mocked, a fake clock, instant retries, a sample app."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import httpx
 import msgspec
 import pytest
 import respx
+import stamina
 from litestar import Litestar, get, post
 from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
@@ -51,6 +52,16 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def instant_retries() -> Iterator[None]:
+    """Retries without backoff sleeps; `cap` keeps the code's own attempts (3 GET, 1 POST).
+
+    Test mode also drops stamina's own timeout, so only our `Deadline` bounds a call here.
+    """
+    with stamina.set_testing(True, attempts=100, cap=True):
+        yield
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`/livez` always answers; `/readyz` answers 503 while a readiness check fails."""
+"""`/livez` always answers; `/readyz` is 503 while a check fails, and shows facts that do not."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.testing import AsyncTestClient
 
+from service_defaults.app import create_service_app
 from tests.unit.service_defaults.conftest import create_sample_app
 
 
@@ -40,3 +41,22 @@ async def test_readyz_is_200_when_every_check_passes() -> None:
 
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "checks": {"db": "ok"}}
+
+
+async def circuits(_: State) -> dict[str, str]:
+    return {"circuit:orders": "open"}
+
+
+async def test_readyz_shows_info_without_it_deciding_readiness() -> None:
+    app = create_service_app(
+        title="sample", route_handlers=[], readiness={"db": passing}, readiness_info=circuits
+    )
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"db": "ok"},
+        "info": {"circuit:orders": "open"},
+    }

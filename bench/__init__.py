@@ -1,0 +1,1 @@
+"""`python -m bench.edge`: the edge's throughput and latency against a direct backend and nginx."""

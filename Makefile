@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null)
 STAMP := $(VENV)/.synced
 
 .DEFAULT_GOAL := help
-.PHONY: help env run test lint typecheck check bench-edge lock clean
+.PHONY: help env run test lint typecheck check bench-edge bench-bff lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ check: test ## alias of test: everything CI runs
 
 bench-edge: $(STAMP) ## edge throughput and latency vs direct and nginx, on loopback (~2 min)
 	$(PY) -m bench.edge
+
+bench-bff: $(STAMP) ## the web BFF: fan-out latency vs its slowest call, throughput vs the services (~1 min)
+	$(PY) -m bench.bff
 
 lock: ## refresh uv.lock and the pip fallback's requirements.lock (needs uv)
 	uv lock

@@ -8,6 +8,8 @@ from statistics import median
 from bench.load import Result
 from bench.scenarios import LABELS
 
+NOISY = 0.20  # rounds disagree by more than this: the medians are not to be trusted
+
 
 def summarize(rounds: Sequence[Result]) -> Result:
     return Result(
@@ -28,6 +30,8 @@ def table(rounds: Mapping[str, Sequence[Result]]) -> str:
         spread = (max(rates) - min(rates)) / r.requests_per_s
         figures = f"{r.requests_per_s:9.0f} {spread:7.0%} {r.p50_ms:8.2f} {r.p99_ms:8.2f}"
         lines.append(f"{LABELS[key]:36} {figures} {r.errors:7d}")
+        if spread > NOISY:
+            lines[-1] += "  noisy: other work on the machine? rerun"
     return "\n".join(lines)
 
 

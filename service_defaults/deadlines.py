@@ -20,7 +20,7 @@ class Deadline:
     def from_headers(cls, headers: Mapping[str, str], default_s: float) -> Deadline:
         """The edge's budget when it sent one, never more than our own default."""
         value = headers.get(BUDGET_HEADER, "")
-        budget_s = int(value) / 1000 if value.isdigit() else default_s
+        budget_s = int(value) / 1000 if value.isascii() and value.isdigit() else default_s
         return cls(min(budget_s, default_s))
 
     def remaining(self) -> float:

@@ -56,8 +56,9 @@ class Section(Generic[T]):
 
 async def fan_out(*sections: Section[Any], deadline: Deadline) -> list[str]:
     """Run every section concurrently; return the names of the degraded optional ones."""
+    scope = asyncio.timeout(deadline.remaining())
     try:
-        async with asyncio.timeout(deadline.remaining()):
+        async with scope:
             try:
                 async with asyncio.TaskGroup() as group:
                     for section in sections:
@@ -66,6 +67,8 @@ async def fan_out(*sections: Section[Any], deadline: Deadline) -> list[str]:
                 # The first required failure is the answer; the other calls were cancelled.
                 raise failures.exceptions[0] from None
     except TimeoutError:
+        if not scope.expired():
+            raise  # a section's own TimeoutError, not the deadline
         if any(section.required and not section._done for section in sections):
             raise UpstreamError(
                 status_code=504, detail="The page's data did not arrive in time."

@@ -31,9 +31,10 @@ class CircuitBreaker:
         self._probing = False
         self.state = BreakerState.CLOSED
 
-    def before_call(self) -> None:
+    def before_call(self) -> bool:
+        """Raise `CircuitOpen`, or allow the call; True when the call is the probe."""
         if self.state == BreakerState.CLOSED:
-            return
+            return False
         if self.state == BreakerState.OPEN:
             if time.monotonic() - self._opened_at < self._reset_after_s:
                 raise CircuitOpen
@@ -42,6 +43,11 @@ class CircuitBreaker:
         if self._probing:
             raise CircuitOpen  # one probe at a time
         self._probing = True
+        return True
+
+    def release_probe(self) -> None:
+        """The probe ended without an answer either way (it was cancelled)."""
+        self._probing = False
 
     def record_success(self) -> None:
         self._failures = 0

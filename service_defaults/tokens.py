@@ -109,7 +109,13 @@ class JwksKeySource:
 
 
 class TokenVerifier:
-    """Verifies a compact JWS and returns the principal, or raises `InvalidToken`."""
+    """Verifies a compact JWS and returns the principal, or raises `InvalidToken`.
+
+    A verified token is remembered until it expires: a signature check costs more
+    than the rest of a small request, and a client sends the same token many times.
+    """
+
+    MAX_CACHED = 10_000
 
     def __init__(
         self,
@@ -126,8 +132,22 @@ class TokenVerifier:
         self._audience = audience if isinstance(audience, str) else list(audience)
         self._algorithms = algorithms
         self._leeway_s = leeway_s
+        self._verified: dict[str, Principal] = {}
 
     async def verify(self, token: str) -> Principal:
+        now = time.time()
+        known = self._verified.get(token)
+        if known is not None and known.expires_at > now:
+            return known
+        principal = await self._verify_signature_and_claims(token)
+        if len(self._verified) >= self.MAX_CACHED:
+            self._verified = {t: p for t, p in self._verified.items() if p.expires_at > now}
+            if len(self._verified) >= self.MAX_CACHED:
+                self._verified.clear()
+        self._verified[token] = principal
+        return principal
+
+    async def _verify_signature_and_claims(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError as exc:

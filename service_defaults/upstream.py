@@ -110,7 +110,13 @@ class Upstream:
             method, path, headers, params, msgspec.json.encode(body) if body is not None else None
         )
 
+        tries = 0
+
         def retry_allowed(exc: Exception) -> bool:
+            # stamina asks before it checks its attempt limit: after the last
+            # attempt there is no retry to pay for.
+            if tries >= attempts:
+                return False
             if isinstance(exc, _Retryable) and self._budget.try_spend():
                 self._metrics.retries.labels(self.name).inc()
                 return True
@@ -126,6 +132,7 @@ class Upstream:
                 wait_jitter=0.05,
             ):
                 with attempt:
+                    tries = attempt.num
                     response = await self._send(request, deadline)
         except _Retryable as exc:
             raise UpstreamError(detail=f"The {self.name} service is unavailable.") from exc
@@ -136,7 +143,7 @@ class Upstream:
         if remaining <= 0:
             raise UpstreamError(status_code=504, detail="The request ran out of time.")
         try:
-            self.breaker.before_call()
+            probing = self.breaker.before_call()
         except CircuitOpen:
             self._count("circuit_open")
             raise UpstreamError(
@@ -149,6 +156,19 @@ class Upstream:
         try:
             async with asyncio.timeout(remaining):
                 response = await self._exchange(request, outbound, remaining)
+        except asyncio.CancelledError:
+            # A probe cancelled midway (its screen already failed) proved nothing;
+            # the next call may probe instead.
+            if probing:
+                self.breaker.release_probe()
+            raise
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Either way the request never reached the service, so it is safe to
+            # send again. (httpx-aiohttp also reports a refused connection as a
+            # ConnectTimeout.)
+            self._failed("unreachable")
+            log.warning("%s %s on %s failed: %r", request.method, request.path, self.name, exc)
+            raise _Retryable from exc
         except (TimeoutError, httpx.TimeoutException):
             self._failed("timeout")
             raise UpstreamError(

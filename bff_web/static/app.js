@@ -244,6 +244,9 @@ function signOut() {
   $("#signin-view").hidden = false;
   for (const id of ["#profile-name", "#profile-email", "#session-name"]) $(id).textContent = "";
   for (const id of ["#stats", "#recent-orders", "#orders-list"]) $(id).replaceChildren();
+  for (const id of ["#orders-more", "#orders-empty", "#orders-failed"]) $(id).hidden = true;
+  ordersList.status = "";
+  $("#orders-filter").value = "";
   $("#signin-username").focus();
 }
 
@@ -349,6 +352,16 @@ async function loadOrders({ reset }) {
     ordersList.cursor = payload.next_cursor;
     $("#orders-more").hidden = !payload.next_cursor;
     $("#orders-empty").hidden = list.children.length > 0;
+    $("#orders-failed").hidden = true;
+  } catch (error) {
+    if (reset && generation === ordersList.generation) {
+      // No list is better than a stale one (say, for the previous filter).
+      list.replaceChildren();
+      $("#orders-more").hidden = true;
+      $("#orders-empty").hidden = true;
+      $("#orders-failed").hidden = false;
+    }
+    throw error;
   } finally {
     list.setAttribute("aria-busy", "false");
   }
@@ -511,6 +524,12 @@ function start() {
     ordersList.status = event.target.value;
     loadOrders({ reset: true }).catch(handleError);
   });
+  $("#orders-retry").addEventListener("click", (event) =>
+    whileBusy(event.currentTarget, () => {
+      clearMessages();
+      return loadOrders({ reset: true }).catch(handleError);
+    }),
+  );
   $("#orders-more").addEventListener("click", (event) =>
     whileBusy(event.currentTarget, () => loadOrders({ reset: false }).catch(handleError)),
   );

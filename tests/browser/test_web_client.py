@@ -6,17 +6,29 @@ import base64
 import hashlib
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from devstack.stack import Stack
 from devstack.topology import Topology
+from tests.running_stack import bearer, login
 
 pytestmark = pytest.mark.integration
 
@@ -58,14 +70,18 @@ def browser(topology: Topology) -> Iterator[Browser]:
     # the browser accepts exactly the edge's key: any other certificate still fails.
     # (Playwright always gives Chromium a --user-data-dir, which this flag requires.)
     pinned = f"--ignore-certificate-errors-spki-list={spki_sha256(topology.certs.cert_file)}"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, pinned]
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with pytest.MonkeyPatch.context() as patch:
+        # Playwright's driver (Node.js, which sends `route.fetch` requests) reads this
+        # when it starts: it trusts the dev CA itself, no pinning needed there.
+        patch.setenv("NODE_EXTRA_CA_CERTS", str(topology.certs.ca_file))
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=executable, headless=True, args=[*CHROMIUM_ARGS, pinned]
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
 
 
 @pytest.fixture
@@ -108,6 +124,18 @@ def sign_in(page: Page, username: str) -> None:
     page.get_by_test_id("signin-submit").click()
 
 
+def wait_until_orders_answer(topology: Topology, timeout_s: float = 15.0) -> None:
+    """After an outage the web BFF's circuit breaker keeps failing fast for a few seconds."""
+    with httpx.Client(
+        base_url=topology.edge_url, verify=topology.certs.client_context(), trust_env=False
+    ) as client:
+        headers = bearer(login(client, "alice"))
+        deadline = time.monotonic() + timeout_s
+        while client.get("/api/web/orders?limit=1", headers=headers).status_code != 200:
+            assert time.monotonic() < deadline, "the web BFF did not recover from the outage"
+            time.sleep(0.2)
+
+
 def is_order_creation(response: Response) -> bool:
     return response.request.method == "POST" and response.url.endswith("/api/web/orders")
 
@@ -136,8 +164,43 @@ def test_alice_places_and_cancels_an_order(page: Page, tmp_path: Path) -> None:
     assert errors == []
 
 
+def test_retry_after_a_lost_response_reuses_the_idempotency_key(page: Page, tmp_path: Path) -> None:
+    sent: list[Request] = []
+    created: list[str] = []
+
+    def lose_first_answer(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        sent.append(route.request)
+        if len(sent) > 1:
+            route.continue_()
+            return
+        # The order reaches the server and is created; its answer never reaches the page.
+        response = route.fetch()
+        created.append(response.json()["id"])
+        route.abort("connectionreset")
+
+    with screenshot_on_failure(page, tmp_path / "failure.png"):
+        sign_in(page, "alice")
+        expect(page.get_by_test_id("dashboard-name")).to_have_text("Alice Example")
+        page.route("**/api/web/orders", lose_first_answer)
+        page.get_by_label("Desk lamp").fill("1")
+        page.get_by_test_id("create-order").click()
+        expect(page.get_by_test_id("alert")).to_contain_text("could not be reached")
+
+        with page.expect_response(is_order_creation) as replayed:
+            page.get_by_test_id("create-order").click()
+        assert replayed.value.status == 201
+        assert replayed.value.json()["id"] == created[0]
+        first, second = (request.header_value("Idempotency-Key") for request in sent)
+        assert first is not None
+        assert first == second
+        expect(page.locator(f'[data-order-id="{created[0]}"]')).to_have_count(2)  # list + recent
+
+
 def test_orders_down_shows_sections_as_unavailable(
-    page: Page, stack: Stack, tmp_path: Path
+    page: Page, stack: Stack, topology: Topology, tmp_path: Path
 ) -> None:
     with screenshot_on_failure(page, tmp_path / "failure.png"):
         sign_in(page, "alice")
@@ -145,13 +208,20 @@ def test_orders_down_shows_sections_as_unavailable(
 
         stack.stop_process("orders")
         try:
-            page.reload()
+            page.reload()  # still signed in: the token survives a reload
             expect(page.get_by_test_id("dashboard-name")).to_have_text("Alice Example")
             expect(page.get_by_test_id("degraded-recent_orders")).to_contain_text(
                 "unavailable right now"
             )
             expect(page.get_by_test_id("degraded-stats")).to_contain_text("unavailable right now")
-            # The list has no partial answer to give: its failure is an error with its request id.
+            # The list has no partial answer to give: it fails whole, with the request id.
+            expect(page.get_by_test_id("orders-failed")).to_be_visible()
             expect(page.get_by_test_id("alert-request-id")).to_have_text(REQUEST_ID)
         finally:
             stack.start_process("orders")
+            wait_until_orders_answer(topology)
+
+        page.get_by_test_id("orders-retry").click()
+        expect(page.get_by_test_id("order-row").first).to_be_visible()
+        expect(page.get_by_test_id("orders-failed")).to_be_hidden()
+        expect(page.get_by_test_id("alert")).to_have_count(0)

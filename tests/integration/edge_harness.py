@@ -15,16 +15,10 @@ import httpx
 from devstack.certs import DevCertificates, ensure_dev_certificates
 from devstack.stack import Stack
 from devstack.topology import ProcessSpec
+from tests.running_stack import free_port
 from tests.token_issuer import AUDIENCE, ISSUER, TestIssuer
 
 ROUTES = Path(__file__).with_name("edge_routes.yaml")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

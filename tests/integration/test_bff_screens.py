@@ -11,7 +11,7 @@ import pytest
 import bff_mobile.schemas as mobile
 import bff_web.schemas as web
 from devstack.topology import Topology
-from tests.integration.conftest import bearer, login, wait_until_whole
+from tests.running_stack import bearer, login, wait_until_whole
 
 pytestmark = pytest.mark.integration
 

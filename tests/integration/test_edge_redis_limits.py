@@ -15,7 +15,8 @@ import httpx
 import pytest
 import redis
 
-from tests.integration.edge_harness import EdgeUnderTest, edge_under_test, free_port
+from tests.integration.edge_harness import EdgeUnderTest, edge_under_test
+from tests.running_stack import free_port
 
 pytestmark = pytest.mark.integration
 

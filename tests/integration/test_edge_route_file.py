@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from devstack.stack import REPO_ROOT
-from tests.integration.edge_harness import ROUTES, EdgeUnderTest, edge_under_test, free_port
+from tests.integration.edge_harness import ROUTES, EdgeUnderTest, edge_under_test
+from tests.running_stack import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 
 from devstack.stack import REPO_ROOT, Stack
 from devstack.topology import Topology
-from tests.integration.conftest import (
+from tests.running_stack import (
     bearer,
     free_port,
     login,

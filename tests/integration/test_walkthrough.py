@@ -8,7 +8,7 @@ import pytest
 
 from devstack.stack import Stack
 from devstack.topology import Topology
-from tests.integration.conftest import bearer, login
+from tests.running_stack import bearer, login
 from tests.token_issuer import TestIssuer
 
 pytestmark = pytest.mark.integration

@@ -93,7 +93,7 @@ async def test_missing_bearer_token_is_401_without_calling_the_services(
 
     assert response.status_code == 401
     assert response.headers["content-type"] == PROBLEM_JSON
-    assert not services.router.calls
+    assert not services.service_calls
 
 
 async def test_orders_down_degrades_home(client: Client, services: Services) -> None:

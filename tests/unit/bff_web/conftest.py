@@ -22,6 +22,7 @@ ORDERS = "http://orders.test"
 AUTH = {"Authorization": "Bearer alice-token"}
 PROBLEM_JSON = "application/problem+json"
 Client = AsyncTestClient[Litestar]
+TEST_SERVER_HOST = "testserver.local"  # AsyncTestClient's base URL
 
 PROFILE: dict[str, Any] = {
     "id": "u-alice",
@@ -72,6 +73,11 @@ class Services:
         """The orders service's two calls on the dashboard."""
         return (self.orders, self.stats)
 
+    @property
+    def service_calls(self) -> list[httpx.Request]:
+        """Requests that reached a service (the test client's own are let through, not counted)."""
+        return [c.request for c in self.router.calls if c.request.url.host != TEST_SERVER_HOST]
+
     def orders_down(self) -> None:
         for route in self.dashboard_orders:
             route.mock(side_effect=httpx.ConnectError("connection refused"))
@@ -86,7 +92,11 @@ def instant_retries() -> Iterator[None]:
 
 @pytest.fixture
 def services() -> Iterator[Services]:
-    with respx.mock(assert_all_called=False) as router:
+    # using="httpx": respx stands in for whatever transport the app's clients were
+    # built with (httpx-aiohttp's included), not only httpx's default one. That
+    # catches the test client too, so its requests are let through untouched.
+    with respx.mock(assert_all_called=False, using="httpx") as router:
+        router.route(host=TEST_SERVER_HOST).pass_through()
         services = Services(router)
         services.me.respond(json=PROFILE)
         services.stats.respond(json=STATS)

@@ -23,7 +23,11 @@ def issuer() -> TestIssuer:
 
 @pytest.fixture
 def jwks(issuer: TestIssuer) -> Iterator[respx.MockRouter]:
-    with respx.mock(assert_all_called=False) as router:
+    # Mocked at httpx's level, whatever transport the client uses; the test
+    # client's own requests to the app pass through.
+    with respx.mock(assert_all_called=False, using="httpx") as router:
+        router.route(host="testserver.local").pass_through()
+        router.route(host="orders.test").pass_through()
         router.get(JWKS_URL).respond(json=issuer.jwks())
         yield router
 

@@ -50,6 +50,10 @@ class FakeClock:
     def monotonic(self) -> float:
         return self.now
 
+    def time(self) -> float:
+        # Wall-clock reads (token expiry in the verifier's cache) stay real.
+        return time.time()
+
     def advance(self, seconds: float) -> None:
         self.now += seconds
 

@@ -54,7 +54,9 @@ async def call_downstream() -> dict[str, str]:
 
 async def test_request_id_is_forwarded_on_internal_calls() -> None:
     app = create_service_app(title="t", route_handlers=[call_downstream])
-    with respx.mock() as wire:
+    # using="httpx": whatever transport the factory picks; the test client passes through.
+    with respx.mock(using="httpx", assert_all_called=False) as wire:
+        wire.route(host="testserver.local").pass_through()
         route = wire.get("http://downstream.test/echo").respond(204)
         async with AsyncTestClient(app=app) as client:
             response = await client.get("/call-downstream", headers={"X-Request-Id": "rid-42"})

@@ -20,6 +20,9 @@ ITEM_URL = f"{SERVICE}/items/1"
 RESET_AFTER_S = 0.05
 # Comfortably past RESET_AFTER_S, still quick.
 PAST_RESET_S = 0.1
+# Held answers below wait for a release: a call that should have failed fast
+# fails the test after this long instead of hanging it.
+HANG_GUARD_S = 2.0
 
 
 class Item(msgspec.Struct, frozen=True):
@@ -43,7 +46,8 @@ def upstream(
 
 
 async def call(service: Upstream, method: str = "GET") -> Item:
-    return await service.call_json(method, "/items/1", Item, deadline=Deadline(5.0), headers={})
+    async with asyncio.timeout(HANG_GUARD_S):
+        return await service.call_json(method, "/items/1", Item, deadline=Deadline(5.0), headers={})
 
 
 async def call_expecting(service: Upstream, status: int) -> None:

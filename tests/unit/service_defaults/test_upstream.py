@@ -129,8 +129,16 @@ async def test_undecodable_content_encoding_is_502(svc: Upstream, wire: respx.Mo
 # Retries: only idempotent methods, only when the request may not have arrived or the answer was 503
 
 
-async def test_connect_error_is_retried_then_502(svc: Upstream, wire: respx.MockRouter) -> None:
-    route = wire.get(WIDGET_URL).mock(side_effect=httpx.ConnectError("refused"))
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ConnectError("refused"), httpx.ConnectTimeout("no connection")],
+    ids=["connect-error", "connect-timeout"],
+)
+async def test_request_that_never_reached_the_service_is_retried_then_502(
+    failure: httpx.TransportError, svc: Upstream, wire: respx.MockRouter
+) -> None:
+    # httpx-aiohttp reports a refused connection as a ConnectTimeout.
+    route = wire.get(WIDGET_URL).mock(side_effect=failure)
 
     with pytest.raises(UpstreamError) as raised:
         await get_widget(svc)
@@ -185,7 +193,7 @@ async def test_post_is_never_retried(
     [
         (httpx.ConnectError("refused"), 502),
         (httpx.RemoteProtocolError("peer closed"), 502),
-        (httpx.ConnectTimeout("slow connect"), 504),
+        (httpx.ConnectTimeout("no connection"), 502),
         (httpx.ReadTimeout("slow answer"), 504),
         (httpx.PoolTimeout("no free connection"), 504),
     ],
@@ -204,8 +212,8 @@ async def test_transport_failure_is_upstream_error(
 
 @pytest.mark.parametrize(
     "failure",
-    [httpx.ConnectTimeout("slow connect"), httpx.ReadTimeout("slow answer")],
-    ids=["connect-timeout", "read-timeout"],
+    [httpx.ReadTimeout("slow answer"), httpx.WriteTimeout("slow upload")],
+    ids=["read-timeout", "write-timeout"],
 )
 async def test_timeout_is_504_and_not_retried(
     failure: httpx.TimeoutException, svc: Upstream, wire: respx.MockRouter

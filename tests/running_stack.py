@@ -1,4 +1,4 @@
-"""The real stack for integration tests: five processes on free ports, TLS at the edge."""
+"""The real stack for the integration and browser tests: five processes, free ports, TLS."""
 
 from __future__ import annotations
 

@@ -72,7 +72,7 @@ def start(work: Path, children: list[Child]) -> tuple[list[Scenario], ssl.SSLCon
     """Start every process, wait until each is ready, and check each scenario answers."""
     certs, issuer = ensure_dev_certificates(work / "certs"), BenchIssuer()
     (work / "jwks.json").write_text(json.dumps(issuer.jwks()))
-    backend_port, tls_port, nginx_port, *edge_ports = free_ports(6)
+    backend_port, tls_port, nginx_port, bare_port, *edge_ports = free_ports(7)
     backend, tls_backend = f"http://127.0.0.1:{backend_port}", f"https://127.0.0.1:{tls_port}"
     argv = (sys.executable, "-m", "bench.backend", str(backend_port), str(work / "jwks.json"))
     tls_argv = (*argv[:3], str(tls_port), argv[4], str(certs.cert_file), str(certs.key_file))
@@ -89,6 +89,10 @@ def start(work: Path, children: list[Child]) -> tuple[list[Scenario], ssl.SSLCon
             print(f"Redis not reachable at {REDIS_URL}: d skipped")
         else:
             scenarios.append(edge_scenario(key, port, {**clean, **env}, issuer.token()))
+    bare = f"https://127.0.0.1:{bare_port}"
+    cert_and_key = (str(certs.cert_file), str(certs.key_file))
+    bare_argv = (sys.executable, "-m", "bench.bare_proxy", str(bare_port), backend, *cert_and_key)
+    scenarios.append(Scenario("bare", bare + PATH_JWT, argv=bare_argv, ready_url=bare + "/"))
     if nginx := nginx_argv(work, certs, nginx_port, backend_port):
         url = f"https://127.0.0.1:{nginx_port}{PATH_JWT}"
         scenarios.append(Scenario("nginx", url, argv=tuple(nginx), ready_url=url))

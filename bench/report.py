@@ -58,6 +58,8 @@ def ratios(loaded: Mapping[str, Result], single: Mapping[str, Result]) -> str:
         ("added p50 at one connection, c - a", added, "<=", 0.5, " ms"),
         ("edge (c) / direct over TLS (a'), reference", div(jwt, rps("direct-tls")), "", None, ""),
         ("nginx (e) / direct (a), reference", div(rps("nginx"), direct), "", None, ""),
+        ("bare Python proxy (f) / direct (a), reference", div(rps("bare"), direct), "", None, ""),
+        ("edge (c) / bare Python proxy (f)", div(jwt, rps("bare")), "", None, ""),
     ]
     lines = [f"{'ratio':44} {'value':>9}  {'target':>10}  verdict"]
     for name, value, op, target, unit in rows:

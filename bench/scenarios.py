@@ -24,6 +24,7 @@ LABELS = {
     "edge-jwt-mem": "c edge JWT + memory limiter (TLS)",
     "edge-jwt-redis": "d edge JWT + Redis limiter (TLS)",
     "nginx": "e nginx, 1 worker (TLS)",
+    "bare": "f bare Litestar + aiohttp proxy (TLS)",
 }
 
 # For EDGE_ROUTES_FILE (JSON is YAML too). The limit is far above any rate reached
@@ -46,11 +47,7 @@ ROUTE_FILE = {
 def edge_environments(
     backend: str, certs: DevCertificates, routes_file: Path
 ) -> dict[str, dict[str, str]]:
-    """=== THE EDGE'S ENVIRONMENT PER SCENARIO: adapt here when edge/settings.py changes. ===
-
-    Older and newer variable names are both set: the settings loader ignores EDGE_
-    variables it does not know, so whichever edge runs finds its own.
-    """
+    """=== THE EDGE'S ENVIRONMENT PER SCENARIO: adapt here when edge/settings.py changes. ==="""
     common = {
         "EDGE_ENVIRONMENT": "dev",
         "EDGE_HOST": "127.0.0.1",
@@ -59,13 +56,8 @@ def edge_environments(
         "EDGE_JWKS_URL": f"{backend}/.well-known/jwks.json",
         "EDGE_TOKEN_ISSUER": ISSUER,
         "EDGE_TOKEN_AUDIENCE": AUDIENCE,
-        # Route file and named upstreams (the edge's settings now).
         "EDGE_ROUTES_FILE": str(routes_file),
         "EDGE_UPSTREAMS": json.dumps({"users": backend, "bff_web": backend, "bff_mobile": backend}),
-        # Fixed routes of the walking skeleton (/auth -> users, /api/web -> bff_web).
-        "EDGE_USERS_URL": backend,
-        "EDGE_BFF_WEB_URL": backend,
-        "EDGE_BFF_MOBILE_URL": backend,
     }
     return {
         "edge-pass": common,

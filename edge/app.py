@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from litestar import Litestar, Request, Response, asgi, get
+from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from edge.auth import Authenticator
 from edge.client_address import ClientAddressResolver
@@ -33,6 +33,7 @@ from service_defaults.settings import ConfigError
 from service_defaults.tokens import JwksKeySource, TokenVerifier
 
 log = logging.getLogger("frontdoor.edge")
+OWN_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
 
 
 def _verifier(keys: JwksKeySource, table: RouteTable, settings: Settings) -> TokenVerifier:
@@ -56,20 +57,13 @@ def _limiter(settings: Settings) -> RateLimiter:
     )
 
 
-def _security_headers(app: ASGIApp, settings: Settings) -> ASGIApp:
-    added = [(b"x-content-type-options", b"nosniff")]
+def _security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    headers = [(b"x-content-type-options", b"nosniff")]
     if settings.hsts_max_age_s:
-        added.append((b"strict-transport-security", f"max-age={settings.hsts_max_age_s}".encode()))
-
-    async def with_headers(scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_with(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *added]
-            await send(message)
-
-        await app(scope, receive, send_with)
-
-    return with_headers
+        headers.append(
+            (b"strict-transport-security", f"max-age={settings.hsts_max_age_s}".encode())
+        )
+    return headers
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -120,12 +114,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await jwks_client.aclose()
             await limiter.close()
 
-    @asgi("/", is_mount=True, copy_scope=False)
-    async def forward(scope: Scope, receive: Receive, send: Send) -> None:
-        """Every path but /livez, /readyz and /metrics; unrouted paths get a 404 here."""
-        if scope["type"] == ScopeType.HTTP:
-            await proxy(scope, receive, send)
-
     networks = [ipaddress.ip_network(n, strict=False) for n in settings.metrics_allowed_from]
 
     @get("/metrics", include_in_schema=False, sync_to_thread=False)
@@ -143,10 +131,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = create_service_app(
         title="Frontdoor edge",
-        route_handlers=[forward, prometheus],
+        route_handlers=[prometheus],
         lifespan=[lifespan],
         readiness={"routes": routes_loaded, "jwks": jwks_known},
+        in_front=lambda litestar: _dispatch(proxy, litestar=litestar),
+        response_headers=_security_headers(settings),
     )
-    app.asgi_handler = _security_headers(app.asgi_handler, settings)
     app.state.proxy = proxy
     return app
+
+
+def _dispatch(proxy: Proxy, *, litestar: ASGIApp) -> ASGIApp:
+    """The edge's own endpoints go to Litestar; every other request straight to the proxy.
+
+    The proxy does its own routing, so Litestar's router, exception middleware and
+    scope copy would be work done twice on the hot path. The proxy answers every
+    refusal, and turns its own bugs into a 500 problem, itself.
+    """
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP or scope["path"] in OWN_PATHS:
+            await litestar(scope, receive, send)
+        else:
+            await proxy(scope, receive, send)
+
+    return dispatch

@@ -123,6 +123,11 @@ class Proxy:
             )
         except ClientGone:
             status = 499  # nginx's name for it: the client went away first
+        except Exception:
+            log.exception("proxy failed on %s %s", scope["method"], scope["path"])
+            if status:
+                raise  # half an answer is out: only cutting the connection is left
+            await send_problem(send_counted, 500, "The gateway could not handle this request.")
         finally:
             name = route.name if route else "unmatched"
             self._metrics.requests.labels(name, scope["method"], str(status)).inc()

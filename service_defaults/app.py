@@ -10,7 +10,12 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.types import BeforeRequestHookHandler, ControllerRouterHandler, Middleware
+from litestar.types import (
+    ASGIApp,
+    BeforeRequestHookHandler,
+    ControllerRouterHandler,
+    Middleware,
+)
 
 from service_defaults.health import ReadinessCheck, ReadinessInfo, create_health_handlers
 from service_defaults.problems import PROBLEM_HANDLERS
@@ -31,7 +36,11 @@ def create_service_app(
     dependencies: Mapping[str, Provide] | None = None,
     state: Mapping[str, Any] | None = None,
     before_request: BeforeRequestHookHandler | None = None,
+    in_front: Callable[[ASGIApp], ASGIApp] | None = None,
+    response_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> Litestar:
+    """`in_front` wraps Litestar's own handler, inside the request-id middleware: the
+    edge uses it to send proxied requests past Litestar's router."""
     app = Litestar(
         route_handlers=[
             *route_handlers,
@@ -50,5 +59,6 @@ def create_service_app(
     )
     # Outermost, not in `middleware=`: litestar runs route middleware only for
     # matched routes, and a 404 or 405 needs its request id and access line too.
-    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    handler = in_front(app.asgi_handler) if in_front else app.asgi_handler
+    app.asgi_handler = RequestContextMiddleware(handler, response_headers)
     return app

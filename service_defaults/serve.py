@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 import uvicorn
 from litestar import Litestar
 
+from service_defaults.request_context import current_request_id
 from service_defaults.settings import ConfigError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -44,10 +45,24 @@ class _OneLineConfigErrors(logging.Filter):
         return True
 
 
+class _RequestIdOnEveryLine(logging.Filter):
+    """Append the request id to lines logged while a request is handled, so that a
+    warning about a service's garbage answer can be matched to the client's request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request_id = current_request_id()
+        if request_id and record.name != "frontdoor.access":  # that line has it already
+            # The id's charset (letters, digits, `._:-`) holds no `%`: safe in a format.
+            record.msg = f"{record.msg} rid={request_id}"
+        return True
+
+
 def configure_logging() -> None:
     # Written on the event loop's thread: a QueueHandler's writer thread was
     # measured slower here (it contends for the GIL on every line).
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RequestIdOnEveryLine())
     logging.getLogger("uvicorn.error").addFilter(_OneLineConfigErrors())
     # httpx logs every request at INFO; the access log already says it once.
     logging.getLogger("httpx").setLevel(logging.WARNING)

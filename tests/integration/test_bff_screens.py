@@ -10,6 +10,7 @@ import pytest
 
 import bff_mobile.schemas as mobile
 import bff_web.schemas as web
+from devstack.stack import Stack
 from devstack.topology import Topology
 from tests.running_stack import bearer, login, wait_until_whole
 
@@ -144,3 +145,24 @@ def test_bff_contracts_hold_against_the_real_services(
     assert response.status_code == 200
     for struct in structs:
         msgspec.json.decode(response.content, type=struct)  # raises on a missing field
+
+
+def test_a_failing_service_is_logged_with_the_clients_request_id(
+    edge: httpx.Client, stack: Stack
+) -> None:
+    token = login(edge, "alice")
+    request_id = f"fault-{uuid.uuid4().hex[:12]}"
+
+    response = edge.get(
+        "/api/web/dashboard",
+        headers={**bearer(token), "X-Fault": "orders=down", "X-Request-Id": request_id},
+    )
+
+    assert response.json()["degraded"] == ["recent_orders", "stats"]
+    warnings = [
+        line
+        for line in stack.processes["bff_web"].output().splitlines()
+        if "WARNING" in line and "on orders failed" in line
+    ]
+    assert any(line.endswith(f"rid={request_id}") for line in warnings), warnings[-3:]
+    wait_until_whole(edge, "/api/web/dashboard", token)

@@ -47,6 +47,7 @@ def main() -> int:
     topology = Topology(topology.ports, state_dir, certs, overrides=overrides)
     stack = Stack(topology.specs(), tls=certs.client_context(), echo=True)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)  # the terminal went away
     try:
         stack.start()
         print(banner(topology), flush=True)
@@ -59,6 +60,9 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # A second Ctrl-C must not cut the stop short and leave servers running.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
         stack.stop()
 
 

@@ -111,3 +111,29 @@ def test_a_crashed_process_stops_the_whole_stack(supervisor: Supervisor) -> None
         time.sleep(0.1)
     assert not [name for pid, name in children.items() if alive(pid)]
     assert any("orders exited with status" in line for line in supervisor.lines)
+
+
+def test_children_die_with_a_killed_supervisor(supervisor: Supervisor) -> None:
+    children = supervisor.wait_up()
+
+    supervisor.popen.kill()  # SIGKILL: no chance to stop anything in order
+
+    supervisor.popen.wait(10)
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [name for pid, name in children.items() if alive(pid)]
+
+
+def test_a_second_ctrl_c_does_not_cut_the_stop_short(supervisor: Supervisor) -> None:
+    children = supervisor.wait_up()
+
+    supervisor.popen.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    supervisor.popen.send_signal(signal.SIGINT)
+
+    assert wait_exit(supervisor) == 0
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [name for pid, name in children.items() if alive(pid)]

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
+from litestar.exceptions import NotFoundException
+
 from bff_web.schemas import NewOrder, Order, OrderPage, OrderStats, Profile
 from service_defaults.deadlines import Deadline
 from service_defaults.upstream import Upstream
+
+# The orders service's ids: 32 lowercase hex digits (its contract, copied). Anything
+# else names no order, and could name another endpoint: "stats", or "?status=x"
+# once the client's path has been decoded.
+ORDER_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def order_path(order_id: str, action: str = "") -> str:
+    if not ORDER_ID.fullmatch(order_id):
+        raise NotFoundException("There is no order with this id.")
+    return f"/orders/{order_id}{action}"
 
 
 class UsersClient:
@@ -56,7 +71,7 @@ class OrdersClient:
     async def get(self, authorization: str, deadline: Deadline, order_id: str) -> Order:
         return await self._upstream.call_json(
             "GET",
-            f"/orders/{order_id}",
+            order_path(order_id),
             Order,
             deadline=deadline,
             headers={"authorization": authorization},
@@ -77,7 +92,7 @@ class OrdersClient:
     async def cancel(self, authorization: str, deadline: Deadline, order_id: str) -> Order:
         return await self._upstream.call_json(
             "POST",
-            f"/orders/{order_id}/cancel",
+            order_path(order_id, "/cancel"),
             Order,
             deadline=deadline,
             headers={"authorization": authorization},

@@ -10,7 +10,7 @@ from types import FrameType
 
 from devstack.certs import ensure_dev_certificates
 from devstack.stack import Stack, StackError
-from devstack.topology import ENV_PREFIX, Topology
+from devstack.topology import Topology
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
@@ -39,12 +39,6 @@ def main() -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     certs = ensure_dev_certificates(state_dir / "certs")
     topology = Topology.from_environ(os.environ, state_dir, certs)
-    # Settings the user exported (ORDERS_DEV_RESPONSE_DELAY_MS=300 make run) win over ours.
-    overrides = {
-        name: {key: value for key, value in os.environ.items() if key.startswith(prefix)}
-        for name, prefix in ENV_PREFIX.items()
-    }
-    topology = Topology(topology.ports, state_dir, certs, overrides=overrides)
     stack = Stack(topology.specs(), tls=certs.client_context(), echo=True)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)  # the terminal went away

@@ -47,12 +47,20 @@ class Topology:
     def from_environ(
         cls, environ: Mapping[str, str], state_dir: Path, certs: DevCertificates
     ) -> Topology:
-        """Default ports, each overridable the way the process itself reads it (`USERS_PORT`...)."""
+        """Default ports, each overridable the way the process itself reads it (`USERS_PORT`...).
+
+        Any other setting the user exported (`ORDERS_DEV_RESPONSE_DELAY_MS=300 make run`)
+        wins over the stack's own.
+        """
         ports = {
             name: int(environ.get(f"{ENV_PREFIX[name]}PORT", port))
             for name, port in DEFAULT_PORTS.items()
         }
-        return cls(ports=ports, state_dir=state_dir, certs=certs)
+        overrides = {
+            name: {key: value for key, value in environ.items() if key.startswith(prefix)}
+            for name, prefix in ENV_PREFIX.items()
+        }
+        return cls(ports=ports, state_dir=state_dir, certs=certs, overrides=overrides)
 
     @property
     def edge_url(self) -> str:
@@ -86,7 +94,8 @@ class Topology:
                 "ORDERS_URL": self.internal_url("orders"),
             },
             "edge": {
-                **token,
+                # The edge takes its audiences per route, from the route file.
+                "TOKEN_ISSUER": token["TOKEN_ISSUER"],
                 "JWKS_URL": jwks_url,
                 "TLS_CERTFILE": str(self.certs.cert_file),
                 "TLS_KEYFILE": str(self.certs.key_file),

@@ -84,7 +84,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         table,
         Authenticator(_verifier(keys, table, settings)),
         limiter,
-        headers=HeaderPolicy(settings.stripped_headers),
+        # Fault injection is for a dev stack; a production edge never lets it through.
+        headers=HeaderPolicy(
+            settings.stripped_headers + ([] if settings.environment == "dev" else ["x-fault"])
+        ),
         client_addresses=ClientAddressResolver(settings.trusted_proxies),
         metrics=metrics,
         max_header_bytes=settings.max_header_bytes,
@@ -137,7 +140,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         in_front=lambda litestar: _dispatch(proxy, litestar=litestar),
         response_headers=_security_headers(settings),
     )
-    app.state.proxy = proxy
     return app
 
 

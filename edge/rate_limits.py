@@ -148,7 +148,6 @@ class RedisLimiter:
         self._on_failure = on_failure
         self._pause_s = retry_after_failure_s
         self._paused_until = 0.0
-        self.failures = 0
 
     async def decide(self, key: str, policy: RatePolicy) -> Decision:
         if time.monotonic() >= self._paused_until:
@@ -158,7 +157,6 @@ class RedisLimiter:
                     args=[policy.interval_us, policy.limit],
                 )
             except (RedisError, OSError, TimeoutError) as exc:
-                self.failures += 1
                 self._paused_until = time.monotonic() + self._pause_s
                 log.warning(
                     "rate limiter: Redis unavailable, failing %s: %r", self._on_failure, exc

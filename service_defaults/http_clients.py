@@ -8,13 +8,20 @@ from contextlib import asynccontextmanager
 import httpx
 import httpx_aiohttp
 
-from service_defaults.request_context import REQUEST_ID_HEADER, current_request_id
+from service_defaults.request_context import (
+    REQUEST_ID_HEADER,
+    current_request_id,
+    current_traceparent,
+)
 
 
-async def _forward_request_id(request: httpx.Request) -> None:
+async def _forward_request_context(request: httpx.Request) -> None:
     request_id = current_request_id()
     if request_id:
         request.headers[REQUEST_ID_HEADER] = request_id
+    traceparent = current_traceparent()
+    if traceparent is not None:
+        request.headers["traceparent"] = traceparent.decode("latin-1")
 
 
 def create_http_client(
@@ -27,7 +34,7 @@ def create_http_client(
     return httpx.AsyncClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)),
-        event_hooks={"request": [_forward_request_id]},
+        event_hooks={"request": [_forward_request_context]},
         # httpx's API on aiohttp's connection pool: the default transport spent most
         # of a BFF's CPU checking idle pooled sockets (docs/performance.md).
         transport=httpx_aiohttp.AiohttpTransport(limits=limits, trust_env=False),

@@ -18,12 +18,19 @@ REQUEST_ID_HEADER = "x-request-id"
 _WELL_FORMED_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
+# W3C trace context, passed on unchanged so a tracer can join the hops.
+_traceparent: ContextVar[bytes | None] = ContextVar("traceparent", default=None)
 access_log = logging.getLogger("frontdoor.access")
 
 
 def current_request_id() -> str:
     """The id of the request being handled, or an empty string outside one."""
     return _request_id.get()
+
+
+def current_traceparent() -> bytes | None:
+    """The `traceparent` header of the request being handled, if it had one."""
+    return _traceparent.get()
 
 
 def accept_or_mint_request_id(headers: list[tuple[bytes, bytes]]) -> str:
@@ -55,6 +62,9 @@ class RequestContextMiddleware:
             return
         request_id = accept_or_mint_request_id(list(scope["headers"]))
         token = _request_id.set(request_id)
+        trace = _traceparent.set(
+            next((v for k, v in scope["headers"] if k.lower() == b"traceparent"), None)
+        )
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.time()
         status = 0
@@ -84,3 +94,4 @@ class RequestContextMiddleware:
                 (time.time() - started) * 1000,
             )
             _request_id.reset(token)
+            _traceparent.reset(trace)

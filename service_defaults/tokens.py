@@ -150,7 +150,7 @@ class TokenVerifier:
     async def _verify_signature_and_claims(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError as exc:
+        except jwt.PyJWTError as exc:  # not only DecodeError: a non-string kid, a crit header
             raise InvalidToken("malformed token") from exc
         alg, kid = header.get("alg"), header.get("kid")
         if alg not in self._algorithms or not isinstance(kid, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from service_defaults.bearer import provide_principal
 from service_defaults.database import create_engine
 from service_defaults.settings import ConfigError
 from service_defaults.tokens import TokenVerifier
+from services.users.passwords import unknown_user_hash
 from services.users.routes import AuthController, UsersController, delay_in_dev
 from services.users.settings import Settings, load_settings
 from services.users.signing_keys import KeyRing, rotate
@@ -59,6 +61,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         try:
+            # Computed once now, off the loop: the first unknown username must not
+            # take longer than the others and so reveal that it is unknown.
+            await asyncio.to_thread(unknown_user_hash)
             await store.create_tables()
             if settings.seed_demo_users:
                 await store.seed_demo_users()

@@ -35,7 +35,7 @@ class AuthController(Controller):
         store: UserStore = state.store
         settings: Settings = state.settings
         found = await store.credentials(data.username)
-        stored_hash = found[1] if found else unknown_user_hash()
+        stored_hash = found[1] if found else unknown_user_hash()  # computed at startup
         # scrypt takes tens of milliseconds of CPU: off the event loop.
         matches = await asyncio.to_thread(verify_password, data.password, stored_hash)
         if found is None or not matches:

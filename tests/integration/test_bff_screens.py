@@ -166,3 +166,14 @@ def test_a_failing_service_is_logged_with_the_clients_request_id(
     ]
     assert any(line.endswith(f"rid={request_id}") for line in warnings), warnings[-3:]
     wait_until_whole(edge, "/api/web/dashboard", token)
+
+
+@pytest.mark.parametrize("order_id", ["stats", "%3Fstatus=placed", "not-an-id"])
+def test_an_id_that_names_no_order_is_404_and_reaches_no_other_endpoint(
+    edge: httpx.Client, order_id: str
+) -> None:
+    token = login(edge, "alice")
+
+    for path in (f"/api/web/orders/{order_id}", f"/api/mobile/orders/{order_id}"):
+        response = edge.get(path, headers=bearer(token))
+        assert response.status_code == 404, (path, response.text)

@@ -19,8 +19,11 @@ def imported_modules(package: str) -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                found.add(node.module)
+            elif isinstance(node, ast.ImportFrom):
+                # A relative import could climb into a sibling deployable unseen.
+                assert node.level == 0, f"{path}:{node.lineno}: use an absolute import"
+                if node.module:
+                    found.add(node.module)
     return found
 
 

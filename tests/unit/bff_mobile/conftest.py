@@ -32,7 +32,7 @@ PROFILE: dict[str, Any] = {
 }
 STATS: dict[str, Any] = {"order_count": 7, "by_status": {"placed": 4, "cancelled": 3}}
 LATEST: dict[str, Any] = {
-    "id": "o-7",
+    "id": "00000000000000000000000000000007",
     "status": "placed",
     "currency": "EUR",
     "total_minor": 2500,

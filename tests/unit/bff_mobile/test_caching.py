@@ -16,11 +16,13 @@ async def etag_of(client: Client, path: str) -> str:
     return response.headers["etag"]
 
 
-@pytest.mark.parametrize("path", [HOME, ORDER_LIST, "/api/mobile/orders/o-7"])
+@pytest.mark.parametrize(
+    "path", [HOME, ORDER_LIST, "/api/mobile/orders/00000000000000000000000000000007"]
+)
 async def test_read_screens_carry_a_strong_etag_and_are_cached_privately(
     client: Client, services: Services, path: str
 ) -> None:
-    services.router.get(f"{ORDERS}/orders/o-7").respond(json=LATEST)
+    services.router.get(f"{ORDERS}/orders/00000000000000000000000000000007").respond(json=LATEST)
 
     response = await client.get(path, headers=AUTH)
 

@@ -34,7 +34,11 @@ async def test_home_shows_name_order_count_and_last_order_only(client: Client) -
     assert response.json() == {
         "name": "Alice Example",
         "order_count": 7,
-        "last_order": {"id": "o-7", "status": "placed", "created_at": "2026-11-21T09:30:00Z"},
+        "last_order": {
+            "id": "00000000000000000000000000000007",
+            "status": "placed",
+            "created_at": "2026-11-21T09:30:00Z",
+        },
         "degraded": [],
     }
     assert "x-degraded" not in response.headers
@@ -127,7 +131,7 @@ async def test_stats_failing_degrades_only_the_order_count(
     body = response.json()
     assert body["degraded"] == ["order_count"]
     assert body["order_count"] is None
-    assert body["last_order"]["id"] == "o-7"
+    assert body["last_order"]["id"] == "00000000000000000000000000000007"
 
 
 async def test_users_unreachable_is_502_problem(client: Client, services: Services) -> None:
@@ -185,7 +189,7 @@ async def test_order_rows_carry_only_what_the_list_shows(
     assert response.json() == {
         "items": [
             {
-                "id": "o-7",
+                "id": "00000000000000000000000000000007",
                 "status": "placed",
                 "total_minor": 2500,
                 "currency": "EUR",
@@ -213,15 +217,15 @@ async def test_order_detail_totals_each_line(client: Client, services: Services)
         {"sku": "SKU-1", "name": "Mug", "quantity": 2, "unit_price_minor": 1250},
         {"sku": "SKU-2", "name": "Tea", "quantity": 3, "unit_price_minor": 399},
     ]
-    services.router.get(f"{ORDERS}/orders/o-7").respond(
+    services.router.get(f"{ORDERS}/orders/00000000000000000000000000000007").respond(
         json={**LATEST, "items": items, "total_minor": 3697}
     )
 
-    response = await client.get("/api/mobile/orders/o-7", headers=AUTH)
+    response = await client.get("/api/mobile/orders/00000000000000000000000000000007", headers=AUTH)
 
     assert response.status_code == 200
     assert response.json() == {
-        "id": "o-7",
+        "id": "00000000000000000000000000000007",
         "status": "placed",
         "currency": "EUR",
         "total_minor": 3697,
@@ -236,12 +240,12 @@ async def test_order_detail_totals_each_line(client: Client, services: Services)
 async def test_unknown_order_is_404_with_the_service_detail(
     client: Client, services: Services
 ) -> None:
-    services.router.get(f"{ORDERS}/orders/o-404").respond(
-        404, json={"status": 404, "detail": "No order o-404."}
+    services.router.get(f"{ORDERS}/orders/00000000000000000000000000000194").respond(
+        404, json={"status": 404, "detail": "No order 00000000000000000000000000000194."}
     )
 
-    response = await client.get("/api/mobile/orders/o-404", headers=AUTH)
+    response = await client.get("/api/mobile/orders/00000000000000000000000000000194", headers=AUTH)
 
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM_JSON
-    assert response.json()["detail"] == "No order o-404."
+    assert response.json()["detail"] == "No order 00000000000000000000000000000194."

@@ -27,7 +27,10 @@ async def test_orders_page_passes_limit_cursor_and_status_and_shapes_rows(
     client: Client, services: Services
 ) -> None:
     services.orders.respond(
-        json=page(order("o-9", "placed", "EUR", 4200, 2, 3), next_cursor="c-next")
+        json=page(
+            order("00000000000000000000000000000009", "placed", "EUR", 4200, 2, 3),
+            next_cursor="c-next",
+        )
     )
 
     response = await client.get(
@@ -38,7 +41,7 @@ async def test_orders_page_passes_limit_cursor_and_status_and_shapes_rows(
     assert response.json() == {
         "items": [
             {
-                "id": "o-9",
+                "id": "00000000000000000000000000000009",
                 "status": "placed",
                 "created_at": "2026-11-20T10:00:00Z",
                 "currency": "EUR",
@@ -82,10 +85,12 @@ async def test_orders_page_with_orders_down_is_502(client: Client, services: Ser
 
 
 async def test_order_detail_is_the_service_order(client: Client, services: Services) -> None:
-    the_order = order("o-1", "placed", "EUR", 300, 3)
-    services.router.get(f"{ORDERS}/orders/o-1").respond(json={**the_order, "owner": "u-alice"})
+    the_order = order("00000000000000000000000000000001", "placed", "EUR", 300, 3)
+    services.router.get(f"{ORDERS}/orders/00000000000000000000000000000001").respond(
+        json={**the_order, "owner": "u-alice"}
+    )
 
-    response = await client.get("/api/web/orders/o-1", headers=AUTH)
+    response = await client.get("/api/web/orders/00000000000000000000000000000001", headers=AUTH)
 
     assert response.status_code == 200
     assert response.json() == the_order
@@ -94,15 +99,20 @@ async def test_order_detail_is_the_service_order(client: Client, services: Servi
 async def test_unknown_order_is_404_problem_with_the_service_detail(
     client: Client, services: Services
 ) -> None:
-    services.router.get(f"{ORDERS}/orders/o-404").respond(
-        404, json={"status": 404, "title": "Not Found", "detail": "No order o-404."}
+    services.router.get(f"{ORDERS}/orders/00000000000000000000000000000194").respond(
+        404,
+        json={
+            "status": 404,
+            "title": "Not Found",
+            "detail": "No order 00000000000000000000000000000194.",
+        },
     )
 
-    response = await client.get("/api/web/orders/o-404", headers=AUTH)
+    response = await client.get("/api/web/orders/00000000000000000000000000000194", headers=AUTH)
 
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM_JSON
-    assert response.json()["detail"] == "No order o-404."
+    assert response.json()["detail"] == "No order 00000000000000000000000000000194."
 
 
 async def test_new_order_without_idempotency_key_is_400_without_calling_orders(
@@ -117,7 +127,7 @@ async def test_new_order_without_idempotency_key_is_400_without_calling_orders(
 
 
 async def test_new_order_forwards_the_key_and_the_body(client: Client, services: Services) -> None:
-    created = order("o-5", "placed", "EUR", 2500, 2)
+    created = order("00000000000000000000000000000005", "placed", "EUR", 2500, 2)
     services.create.respond(201, json=created)
 
     response = await client.post(ORDERS_PAGE, json=NEW_ORDER, headers={**AUTH, **KEY})
@@ -204,10 +214,14 @@ async def test_new_order_without_a_token_is_401_without_calling_orders(
 
 
 async def test_cancel_is_forwarded(client: Client, services: Services) -> None:
-    cancelled = order("o-1", "cancelled", "EUR", 300, 3)
-    route = services.router.post(f"{ORDERS}/orders/o-1/cancel").respond(json=cancelled)
+    cancelled = order("00000000000000000000000000000001", "cancelled", "EUR", 300, 3)
+    route = services.router.post(
+        f"{ORDERS}/orders/00000000000000000000000000000001/cancel"
+    ).respond(json=cancelled)
 
-    response = await client.post("/api/web/orders/o-1/cancel", headers=AUTH)
+    response = await client.post(
+        "/api/web/orders/00000000000000000000000000000001/cancel", headers=AUTH
+    )
 
     assert response.status_code == 200
     assert response.json() == cancelled
@@ -218,11 +232,13 @@ async def test_cancelling_a_shipped_order_is_the_services_409(
     client: Client, services: Services
 ) -> None:
     detail = "The order has shipped and can no longer be cancelled."
-    services.router.post(f"{ORDERS}/orders/o-1/cancel").respond(
+    services.router.post(f"{ORDERS}/orders/00000000000000000000000000000001/cancel").respond(
         409, json={"status": 409, "title": "Conflict", "detail": detail}
     )
 
-    response = await client.post("/api/web/orders/o-1/cancel", headers=AUTH)
+    response = await client.post(
+        "/api/web/orders/00000000000000000000000000000001/cancel", headers=AUTH
+    )
 
     assert response.status_code == 409
     assert response.headers["content-type"] == PROBLEM_JSON

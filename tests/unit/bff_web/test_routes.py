@@ -29,8 +29,10 @@ DASHBOARD = "/api/web/dashboard"
 async def test_dashboard_combines_the_profile_recent_orders_and_stats(
     client: Client, services: Services
 ) -> None:
-    placed = order("o-4", "placed", "EUR", 1500, 2, 1)
-    services.orders.respond(json=page(placed, order("o-2", "shipped", "USD", 700, 1)))
+    placed = order("00000000000000000000000000000004", "placed", "EUR", 1500, 2, 1)
+    services.orders.respond(
+        json=page(placed, order("00000000000000000000000000000002", "shipped", "USD", 700, 1))
+    )
 
     response = await client.get(DASHBOARD, headers=AUTH)
 
@@ -45,7 +47,7 @@ async def test_dashboard_combines_the_profile_recent_orders_and_stats(
         },
         "recent_orders": [
             {
-                "id": "o-4",
+                "id": "00000000000000000000000000000004",
                 "status": "placed",
                 "created_at": "2026-11-20T10:00:00Z",
                 "item_count": 3,
@@ -53,7 +55,7 @@ async def test_dashboard_combines_the_profile_recent_orders_and_stats(
                 "items": placed["items"],
             },
             {
-                "id": "o-2",
+                "id": "00000000000000000000000000000002",
                 "status": "shipped",
                 "created_at": "2026-11-20T10:00:00Z",
                 "item_count": 1,
@@ -127,7 +129,9 @@ async def test_orders_down_degrades_the_dashboard(client: Client, services: Serv
 
 async def test_only_the_failing_section_is_degraded(client: Client, services: Services) -> None:
     services.stats.respond(500)
-    services.orders.respond(json=page(order("o-1", "placed", "EUR", 100, 1)))
+    services.orders.respond(
+        json=page(order("00000000000000000000000000000001", "placed", "EUR", 100, 1))
+    )
 
     response = await client.get(DASHBOARD, headers=AUTH)
 
@@ -135,7 +139,7 @@ async def test_only_the_failing_section_is_degraded(client: Client, services: Se
     body = response.json()
     assert body["degraded"] == ["stats"]
     assert body["stats"] is None
-    assert [o["id"] for o in body["recent_orders"]] == ["o-1"]
+    assert [o["id"] for o in body["recent_orders"]] == ["00000000000000000000000000000001"]
     assert response.headers["x-degraded"] == "stats"
 
 

@@ -172,3 +172,24 @@ async def test_expiry_within_the_leeway_is_accepted(
     principal = await make_verifier(http_client).verify(issuer.token(exp=exp))
 
     assert principal.expires_at == exp
+
+
+@pytest.mark.parametrize(
+    "header",
+    [{"alg": "ES256", "kid": 123}, {"alg": "ES256", "kid": "k", "crit": ["b64"]}],
+    ids=["kid-not-a-string", "crit-header"],
+)
+async def test_malformed_header_is_an_invalid_token_not_a_crash(header: dict[str, Any]) -> None:
+    class NoKeys:
+        ready = True
+
+        async def key_for(self, kid: str) -> None:
+            return None
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    verifier = TokenVerifier(NoKeys(), issuer=ISSUER, audience=AUDIENCE)
+
+    with pytest.raises(InvalidToken):
+        await verifier.verify(f"{part(header)}.{part({})}.c2ln")

@@ -1,0 +1,36 @@
+"""Internal calls carry the request's id and trace context to the next service."""
+
+from __future__ import annotations
+
+import httpx
+import respx
+from litestar import get
+from litestar.testing import AsyncTestClient
+
+from service_defaults.app import create_service_app
+from service_defaults.http_clients import create_http_client
+
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+@get("/call")
+async def call_downstream() -> str:
+    async with create_http_client("http://downstream.test", timeout_s=2.0) as client:
+        await client.get("/thing")
+    return "ok"
+
+
+async def test_request_id_and_traceparent_are_forwarded() -> None:
+    app = create_service_app(title="t", route_handlers=[call_downstream])
+    with respx.mock(using="httpx") as wire:
+        wire.route(host="testserver.local").pass_through()
+        downstream = wire.get("http://downstream.test/thing").respond(200)
+        async with AsyncTestClient(app=app) as client:
+            response = await client.get(
+                "/call", headers={"X-Request-Id": "trace-me-1", "traceparent": TRACEPARENT}
+            )
+
+    assert response.status_code == 200
+    sent: httpx.Request = downstream.calls.last.request
+    assert sent.headers["x-request-id"] == "trace-me-1"
+    assert sent.headers["traceparent"] == TRACEPARENT

@@ -3,6 +3,7 @@
 import ssl
 
 from edge.app import create_app
+from edge.http_protocol import BoundedHeadProtocol
 from edge.settings import Settings, load_settings
 from service_defaults.serve import serve
 
@@ -14,6 +15,7 @@ def tls_options(settings: Settings) -> dict[str, object]:
         # PROTOCOL_TLS_SERVER negotiates the best both sides speak, and Python
         # (3.10 and newer) sets its minimum to TLS 1.2; a test checks 1.1 is refused.
         "ssl_version": ssl.PROTOCOL_TLS_SERVER,
+        "http": BoundedHeadProtocol,
     }
 
 

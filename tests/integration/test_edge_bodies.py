@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -119,3 +121,27 @@ def test_many_small_headers_over_16_kib_are_431(client: httpx.Client) -> None:
 
 def test_headers_well_under_the_limit_pass(client: httpx.Client) -> None:
     assert client.get("/open/x", headers={"X-Big": "a" * 8_000}).status_code == 200
+
+
+def test_a_head_that_never_ends_is_cut_off_at_64_kib(edge: EdgeUnderTest) -> None:
+    """httptools has no header limit of its own: the edge's protocol bounds the memory."""
+    context = edge.certs.client_context()
+    with (
+        socket.create_connection(("127.0.0.1", edge.edge_ports[0]), timeout=10) as sock,
+        context.wrap_socket(sock, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(b"GET /open/x HTTP/1.1\r\nHost: localhost\r\n")
+        answer = b""
+        try:
+            for _ in range(64):  # up to 1 MiB of header lines, never the blank line
+                tls.sendall(b"X-Filler: " + b"a" * 16_000 + b"\r\n")
+        except (ssl.SSLError, OSError):
+            pass  # the edge closed the connection while we were still sending
+        try:
+            while chunk := tls.recv(65536):
+                answer += chunk
+        except (ssl.SSLError, OSError):
+            pass
+
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"application/problem+json" in answer

@@ -29,7 +29,7 @@ endif
 run: $(STAMP) ## start edge, BFFs and services on this machine (Ctrl-C stops them)
 	$(PY) -m devstack
 
-test: lint typecheck ## lint, type-check, then run every test (unit and integration)
+test: lint typecheck ## lint, type-check, then run every test (unit, integration, browser)
 	$(PY) -m pytest
 
 lint: $(STAMP) ## ruff lint and format check

@@ -38,7 +38,10 @@ def two_edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EdgeUnderTes
     try:
         redis.Redis.from_url(SHARED_REDIS).ping()
     except redis.RedisError as exc:
-        pytest.fail(f"the Redis these tests are about is not running at {SHARED_REDIS}: {exc}")
+        message = f"no Redis at {SHARED_REDIS} ({exc}); start one: redis-server --port 6379"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)  # CI has Redis: its absence is a failure, never a skip
+        pytest.skip(message)
     with edge_under_test(
         tmp_path_factory.mktemp("two-edges"),
         edges=2,

@@ -29,6 +29,9 @@ from service_defaults.resilience import CircuitBreaker, CircuitOpen, RetryBudget
 T = TypeVar("T")
 log = logging.getLogger("frontdoor.upstream")
 
+# A call cut short by a timeout counts against the service only if it was given at
+# least this share of the client's full timeout.
+FAIR_SHARE = 0.5
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 PASSED_THROUGH = frozenset({400, 401, 403, 404, 409, 422})
 
@@ -170,7 +173,16 @@ class Upstream:
             log.warning("%s %s on %s failed: %r", request.method, request.path, self.name, exc)
             raise _Retryable from exc
         except (TimeoutError, httpx.TimeoutException):
-            self._failed("timeout")
+            full_s = self.client.timeout.read or remaining
+            if remaining < FAIR_SHARE * full_s:
+                # The request's own deadline was mostly spent before this call (a
+                # slow upload, a slow earlier hop): not the service's failure, so
+                # the circuit is not told, or a client could trip it for everyone.
+                if probing:
+                    self.breaker.release_probe()
+                self._count("deadline")
+            else:
+                self._failed("timeout")
             raise UpstreamError(
                 status_code=504, detail=f"The {self.name} service did not answer in time."
             ) from None

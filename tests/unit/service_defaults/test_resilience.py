@@ -246,3 +246,40 @@ async def test_last_failed_attempt_spends_no_retry_budget(
     route.mock(side_effect=[httpx.ConnectError("refused"), httpx.Response(200, json={"id": "1"})])
 
     assert await call(service) == Item(id="1")
+
+
+async def test_timeouts_of_a_starved_deadline_do_not_open_the_circuit(
+    wire: respx.MockRouter,
+) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(1.0)
+        return httpx.Response(200, json={"id": "1"})
+
+    wire.get(ITEM_URL).mock(side_effect=slow)
+    async with httpx.AsyncClient(base_url=SERVICE, timeout=2.0) as client:
+        service = upstream(client)
+        for _ in range(8):  # each call left 20 ms of a 2 s timeout by its request
+            with pytest.raises(UpstreamError) as raised:
+                await service.call_json(
+                    "GET", "/items/1", Item, deadline=Deadline(0.02), headers={}
+                )
+            assert raised.value.status_code == 504
+
+        assert service.breaker.state == BreakerState.CLOSED
+
+
+async def test_timeouts_with_the_full_time_do_open_the_circuit(wire: respx.MockRouter) -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(1.0)
+        return httpx.Response(200, json={"id": "1"})
+
+    wire.get(ITEM_URL).mock(side_effect=slow)
+    async with httpx.AsyncClient(base_url=SERVICE, timeout=0.05) as client:
+        service = upstream(client)
+        for _ in range(5):  # each call had its whole 50 ms
+            with pytest.raises(UpstreamError):
+                await service.call_json(
+                    "GET", "/items/1", Item, deadline=Deadline(0.05), headers={}
+                )
+
+        assert service.breaker.state == BreakerState.OPEN

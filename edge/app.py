@@ -91,7 +91,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         client_addresses=ClientAddressResolver(settings.trusted_proxies),
         metrics=metrics,
         max_header_bytes=settings.max_header_bytes,
-        rate_limit_fail_closed=settings.rate_limit_on_redis_failure == "closed",
     )
 
     def reload_routes() -> None:

@@ -1,8 +1,9 @@
 """The reverse proxy: check, route, authenticate, limit, forward, stream the answer back.
 
 Every refusal happens before any upstream call, in this order: header size (431),
-path (400), route (404), CORS preflight (answered here), method (405), token
-(401), rate limit (429), body size (413).
+transfer coding (501), path (400), route (404), CORS preflight (answered here),
+method (405), token (400 when sent twice, else 401), rate limit (429), body
+size (413).
 """
 
 from __future__ import annotations
@@ -67,7 +68,6 @@ class Proxy:
         client_addresses: ClientAddressResolver,
         metrics: EdgeMetrics,
         max_header_bytes: int,
-        rate_limit_fail_closed: bool,
     ) -> None:
         # Replaced whole on reload: a request sees the old table or the new one.
         self.routes = routes
@@ -78,7 +78,6 @@ class Proxy:
         self._client_addresses = client_addresses
         self._metrics = metrics
         self._max_header_bytes = max_header_bytes
-        self._fail_closed = rate_limit_fail_closed
 
     def open(self) -> aiohttp.ClientSession:
         self.session = aiohttp.ClientSession(
@@ -112,7 +111,7 @@ class Proxy:
             extra = await self._admit(scope, route)
             await self._forward(scope, receive, send_counted, route, extra + cors, started)
         except Refused as refusal:
-            # The path as the client sent it: the mount has rewritten scope["path"].
+            # The path as the client sent it, still percent-encoded.
             raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
             await send_problem(
                 send_counted,
@@ -168,6 +167,9 @@ class Proxy:
         extra: list[tuple[bytes, bytes]] = []
         subject = None
         if route.auth_required:
+            if len(header_values(headers, b"authorization")) > 1:
+                # The edge would check one and a service might read the other.
+                raise Refused(400, "Send one Authorization header, not several.")
             try:
                 principal = await self.authenticator.authenticate(
                     header_value(headers, b"authorization"), route.audiences

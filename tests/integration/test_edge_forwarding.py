@@ -172,3 +172,19 @@ def test_request_budget_is_a_positive_integer_within_the_route_timeout(
     assert 0 < int(budget) <= timeout_ms
     # Little of the budget is spent at the edge itself.
     assert int(budget) > timeout_ms // 2
+
+
+def test_two_authorization_headers_are_refused_before_any_upstream_call(
+    edge: EdgeUnderTest, client: httpx.Client
+) -> None:
+    before = edge.upstream_calls()
+    token = edge.token("double-auth")
+
+    response = client.get(
+        "/api/x",
+        headers=[("Authorization", f"Bearer {token}"), ("Authorization", "Bearer forged")],
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert edge.upstream_calls() == before

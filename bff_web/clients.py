@@ -8,7 +8,7 @@ from litestar.exceptions import NotFoundException
 
 from bff_web.schemas import NewOrder, Order, OrderPage, OrderStats, Profile
 from service_defaults.deadlines import Deadline
-from service_defaults.upstream import Upstream
+from service_defaults.upstream import Answer, Upstream
 
 # The orders service's ids: 32 lowercase hex digits (its contract, copied). Anything
 # else names no order, and could name another endpoint: "stats", or "?status=x"
@@ -79,8 +79,9 @@ class OrdersClient:
 
     async def create(
         self, authorization: str, deadline: Deadline, order: NewOrder, idempotency_key: str
-    ) -> Order:
-        return await self._upstream.call_json(
+    ) -> Answer[Order]:
+        # With the headers: the browser wants to know whether this was a replay.
+        return await self._upstream.call(
             "POST",
             "/orders",
             Order,

@@ -17,6 +17,7 @@ from service_defaults.fanout import Section, fan_out
 
 RECENT_ORDERS = 5
 DEGRADED_HEADER = "X-Degraded"
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 Authorization = NamedDependency[str]
 RequestDeadline = NamedDependency[Deadline]
@@ -86,14 +87,19 @@ class WebController(Controller):
         state: State,
         data: JSONBody[NewOrder],
         idempotency_key: IdempotencyKey = None,
-    ) -> Order:
+    ) -> Response[Order]:
         # Without a key a retried click could order twice; the BFF would rather refuse.
         if not idempotency_key:
             raise ClientException(
                 "An Idempotency-Key header is required, so that a retry cannot order twice."
             )
         client: OrdersClient = state.orders
-        return await client.create(authorization, deadline, data, idempotency_key)
+        answer = await client.create(authorization, deadline, data, idempotency_key)
+        # Passed on so the page can say "already placed" rather than "placed".
+        replayed = answer.headers.get(REPLAYED_HEADER) == "true"
+        return Response(
+            answer.body, status_code=201, headers={REPLAYED_HEADER: "true"} if replayed else {}
+        )
 
     @post("/orders/{order_id:str}/cancel", status_code=200)
     async def cancel_order(

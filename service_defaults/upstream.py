@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 import msgspec
@@ -38,6 +38,12 @@ PASSED_THROUGH = frozenset({400, 401, 403, 404, 409, 422})
 
 class UpstreamError(HTTPException):
     status_code = 502
+
+
+@dataclass(frozen=True)
+class Answer(Generic[T]):
+    body: T
+    headers: httpx.Headers
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,23 @@ class Upstream:
         params: Mapping[str, str | int] | None = None,
         body: msgspec.Struct | None = None,
     ) -> T:
+        answer = await self.call(
+            method, path, result_type, deadline=deadline, headers=headers, params=params, body=body
+        )
+        return answer.body
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        result_type: type[T],
+        *,
+        deadline: Deadline,
+        headers: Mapping[str, str],
+        params: Mapping[str, str | int] | None = None,
+        body: msgspec.Struct | None = None,
+    ) -> Answer[T]:
+        """As `call_json`, with the service's response headers too."""
         self._budget.record_call()
         # Only requests that are safe to repeat are retried; a POST is sent once.
         attempts = self._attempts if method in IDEMPOTENT else 1
@@ -139,7 +162,7 @@ class Upstream:
                     response = await self._send(request, deadline)
         except _Retryable as exc:
             raise UpstreamError(detail=f"The {self.name} service is unavailable.") from exc
-        return self._decode(request, response, result_type)
+        return Answer(self._decode(request, response, result_type), response.headers)
 
     async def _send(self, request: _Request, deadline: Deadline) -> httpx.Response:
         remaining = deadline.remaining()

@@ -94,6 +94,8 @@ def test_order_created_through_the_web_bff_is_idempotent_and_listed(edge: httpx.
 
     assert first.status_code == retry.status_code == 201
     assert first.json()["id"] == retry.json()["id"]
+    assert "idempotent-replayed" not in first.headers
+    assert retry.headers["idempotent-replayed"] == "true"
     assert keyless.status_code == 400
     assert first.json()["id"] in {order["id"] for order in listed.json()["items"]}
     assert detail.json()["lines"] == [{"name": "Mug", "quantity": 1, "total_minor": 1200}]

@@ -13,10 +13,10 @@ from tests.unit.bff_mobile.conftest import (
     PROFILE,
     STATS,
     Client,
-    Rendezvous,
     Services,
     page,
 )
+from tests.unit.rendezvous import Rendezvous
 
 HOME = "/api/mobile/home"
 ORDER_LIST = "/api/mobile/orders"

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-import stamina
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
@@ -83,13 +82,6 @@ class Services:
             route.mock(side_effect=httpx.ConnectError("connection refused"))
 
 
-@pytest.fixture(autouse=True)
-def instant_retries() -> Iterator[None]:
-    # No backoff sleeps; `cap` keeps the code's own attempts (3 for a GET, 1 for a POST).
-    with stamina.set_testing(True, attempts=100, cap=True):
-        yield
-
-
 @pytest.fixture
 def services() -> Iterator[Services]:
     # using="httpx": respx stands in for whatever transport the app's clients were
@@ -118,30 +110,6 @@ async def dev_client(services: Services) -> AsyncIterator[Client]:
 
 
 SideEffect = Callable[[httpx.Request], Awaitable[httpx.Response]]
-
-
-class Rendezvous:
-    """Answers only once every expected call is in flight: a sequential caller times out."""
-
-    def __init__(self, parties: int, timeout_s: float = 2.0) -> None:
-        self._parties = parties
-        self._timeout_s = timeout_s
-        self._arrived = 0
-        self._all_in = asyncio.Event()
-
-    def answering(self, payload: dict[str, Any]) -> SideEffect:
-        async def side_effect(request: httpx.Request) -> httpx.Response:
-            self._arrived += 1
-            if self._arrived == self._parties:
-                self._all_in.set()
-            try:
-                await asyncio.wait_for(self._all_in.wait(), self._timeout_s)
-            except TimeoutError:
-                # 500, not 503: not retried, so the test sees the failure at once.
-                return httpx.Response(500, json={"detail": "calls did not overlap"})
-            return httpx.Response(200, json=payload)
-
-        return side_effect
 
 
 def slow(payload: dict[str, Any], delay_s: float = 1.0) -> SideEffect:

@@ -13,12 +13,12 @@ from tests.unit.bff_web.conftest import (
     PROFILE,
     STATS,
     Client,
-    Rendezvous,
     Services,
     order,
     page,
     slow,
 )
+from tests.unit.rendezvous import Rendezvous
 
 DASHBOARD = "/api/web/dashboard"
 

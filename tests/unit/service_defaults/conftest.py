@@ -10,7 +10,6 @@ import httpx
 import msgspec
 import pytest
 import respx
-import stamina
 from litestar import Litestar, get, post
 from litestar.params import JSONBody
 from litestar.testing import AsyncTestClient
@@ -56,16 +55,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture(autouse=True)
-def instant_retries() -> Iterator[None]:
-    """Retries without backoff sleeps; `cap` keeps the code's own attempts (3 GET, 1 POST).
-
-    Test mode also drops stamina's own timeout, so only our `Deadline` bounds a call here.
-    """
-    with stamina.set_testing(True, attempts=100, cap=True):
-        yield
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import (
     ASGIApp,
-    BeforeRequestHookHandler,
     ControllerRouterHandler,
     Middleware,
 )
@@ -35,7 +34,6 @@ def create_service_app(
     middleware: Sequence[Middleware] = (),
     dependencies: Mapping[str, Provide] | None = None,
     state: Mapping[str, Any] | None = None,
-    before_request: BeforeRequestHookHandler | None = None,
     in_front: Callable[[ASGIApp], ASGIApp] | None = None,
     response_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> Litestar:
@@ -50,7 +48,6 @@ def create_service_app(
         lifespan=list(lifespan),
         exception_handlers=PROBLEM_HANDLERS,
         dependencies=dict(dependencies or {}),
-        before_request=before_request,
         state=State(dict(state or {})),
         openapi_config=OpenAPIConfig(title=title, version="1"),
         request_max_body_size=MAX_BODY_BYTES,

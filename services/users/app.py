@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
 from sqlalchemy import text
@@ -81,11 +81,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return create_service_app(
         title="Frontdoor users",
-        route_handlers=[AuthController, UsersController],
+        # The dev delay slows the API, never /livez or /readyz.
+        route_handlers=[
+            Router(
+                "/", route_handlers=[AuthController, UsersController], before_request=delay_in_dev
+            )
+        ],
         lifespan=[lifespan],
         readiness={"database": database_answers},
         dependencies={"principal": Provide(provide_principal)},
-        before_request=delay_in_dev,
         state={
             "settings": settings,
             "store": store,

@@ -13,21 +13,14 @@ from litestar.testing import AsyncTestClient
 
 from bff_mobile.app import create_app
 from bff_mobile.settings import Settings
+from tests.unit.fake_services import AUTH as AUTH
+from tests.unit.fake_services import ORDERS as ORDERS
+from tests.unit.fake_services import PROBLEM_JSON as PROBLEM_JSON
+from tests.unit.fake_services import PROFILE as PROFILE
+from tests.unit.fake_services import TEST_SERVER_HOST as TEST_SERVER_HOST
+from tests.unit.fake_services import USERS as USERS
 
-USERS = "http://users.test"
-ORDERS = "http://orders.test"
-AUTH = {"Authorization": "Bearer alice-token"}
-PROBLEM_JSON = "application/problem+json"
 Client = AsyncTestClient[Litestar]
-TEST_SERVER_HOST = "testserver.local"  # AsyncTestClient's base URL
-
-PROFILE: dict[str, Any] = {
-    "id": "u-alice",
-    "username": "alice",
-    "display_name": "Alice Example",
-    "email": "alice@example.com",
-    "created_at": "2026-01-01T00:00:00+00:00",
-}
 STATS: dict[str, Any] = {"order_count": 7, "by_status": {"placed": 4, "cancelled": 3}}
 LATEST: dict[str, Any] = {
     "id": "00000000000000000000000000000007",

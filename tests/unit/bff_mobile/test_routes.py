@@ -16,7 +16,7 @@ from tests.unit.bff_mobile.conftest import (
     Services,
     page,
 )
-from tests.unit.rendezvous import Rendezvous
+from tests.unit.fake_services import Rendezvous
 
 HOME = "/api/mobile/home"
 ORDER_LIST = "/api/mobile/orders"

@@ -15,21 +15,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bff_web.app import create_app
 from bff_web.settings import Settings
+from tests.unit.fake_services import AUTH as AUTH
+from tests.unit.fake_services import ORDERS as ORDERS
+from tests.unit.fake_services import PROBLEM_JSON as PROBLEM_JSON
+from tests.unit.fake_services import PROFILE as PROFILE
+from tests.unit.fake_services import TEST_SERVER_HOST as TEST_SERVER_HOST
+from tests.unit.fake_services import USERS as USERS
 
-USERS = "http://users.test"
-ORDERS = "http://orders.test"
-AUTH = {"Authorization": "Bearer alice-token"}
-PROBLEM_JSON = "application/problem+json"
 Client = AsyncTestClient[Litestar]
-TEST_SERVER_HOST = "testserver.local"  # AsyncTestClient's base URL
-
-PROFILE: dict[str, Any] = {
-    "id": "u-alice",
-    "username": "alice",
-    "display_name": "Alice Example",
-    "email": "alice@example.com",
-    "created_at": "2026-01-01T00:00:00+00:00",
-}
 STATS: dict[str, Any] = {"order_count": 4, "by_status": {"placed": 3, "cancelled": 1}}
 
 

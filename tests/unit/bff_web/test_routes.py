@@ -18,7 +18,7 @@ from tests.unit.bff_web.conftest import (
     page,
     slow,
 )
-from tests.unit.rendezvous import Rendezvous
+from tests.unit.fake_services import Rendezvous
 
 DASHBOARD = "/api/web/dashboard"
 

@@ -1,4 +1,4 @@
-"""A respx side effect that proves calls run concurrently: it answers only when all are in."""
+"""The services as the BFFs' unit tests fake them: addresses, a profile, and a Rendezvous."""
 
 from __future__ import annotations
 
@@ -9,6 +9,20 @@ from typing import Any
 import httpx
 
 SideEffect = Callable[[httpx.Request], Awaitable[httpx.Response]]
+
+USERS = "http://users.test"
+ORDERS = "http://orders.test"
+AUTH = {"Authorization": "Bearer alice-token"}
+PROBLEM_JSON = "application/problem+json"
+TEST_SERVER_HOST = "testserver.local"  # AsyncTestClient's base URL
+
+PROFILE: dict[str, Any] = {
+    "id": "u-alice",
+    "username": "alice",
+    "display_name": "Alice Example",
+    "email": "alice@example.com",
+    "created_at": "2026-01-01T00:00:00+00:00",
+}
 
 
 class Rendezvous:

@@ -75,6 +75,14 @@ class ManagedProcess:
     def output(self) -> str:
         return "\n".join(self.lines)
 
+    def wait_for_output(self, text: str, timeout_s: float = 5.0) -> str:
+        """The output once it holds `text`: a line is written after the response that caused
+        it, and read from the pipe by another thread, so it may trail that response."""
+        deadline = time.monotonic() + timeout_s
+        while text not in (output := self.output()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return output
+
     def stop(self, timeout_s: float = 10.0) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)

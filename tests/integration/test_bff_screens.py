@@ -163,7 +163,7 @@ def test_a_failing_service_is_logged_with_the_clients_request_id(
     assert response.json()["degraded"] == ["recent_orders", "stats"]
     warnings = [
         line
-        for line in stack.processes["bff_web"].output().splitlines()
+        for line in stack.processes["bff_web"].wait_for_output(f"rid={request_id}").splitlines()
         if "WARNING" in line and "on orders failed" in line
     ]
     assert any(line.endswith(f"rid={request_id}") for line in warnings), warnings[-3:]

@@ -156,8 +156,10 @@ def test_web_bff_calls_users_and_orders_at_the_same_time(
         )
     assert response.status_code == 200
 
-    users = handled_interval(stack.processes["users"].output(), "overlap-1", "/users/me")
-    orders = handled_interval(stack.processes["orders"].output(), "overlap-1", "/orders")
+    users_log = stack.processes["users"].wait_for_output("/users/me 200 rid=overlap-1")
+    orders_log = stack.processes["orders"].wait_for_output("/orders 200 rid=overlap-1")
+    users = handled_interval(users_log, "overlap-1", "/users/me")
+    orders = handled_interval(orders_log, "overlap-1", "/orders")
 
     # Each service held its request for the configured delay; called one after
     # the other, the two intervals could not intersect.

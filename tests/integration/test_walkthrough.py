@@ -118,8 +118,8 @@ def test_request_id_is_kept_echoed_and_forwarded(edge: httpx.Client, stack: Stac
     )
 
     assert response.headers["x-request-id"] == "walkthrough-42"
-    assert "rid=walkthrough-42" in stack.processes["orders"].output()
-    assert "rid=walkthrough-42" in stack.processes["users"].output()
+    assert "rid=walkthrough-42" in stack.processes["orders"].wait_for_output("rid=walkthrough-42")
+    assert "rid=walkthrough-42" in stack.processes["users"].wait_for_output("rid=walkthrough-42")
 
 
 def test_edge_refuses_plain_http(topology: Topology) -> None:

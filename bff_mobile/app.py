@@ -3,23 +3,43 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import httpx
 from litestar import Litestar
 
-from bff_mobile.clients import OrdersClient, UsersClient
+from bff_kit.app import create_bff_app
+from bff_kit.upstreams import Upstreams
+from bff_mobile.clients import Clients, OrdersClient, UsersClient
 from bff_mobile.routes import MobileController
 from bff_mobile.settings import Settings, load_settings
-from service_defaults.aggregator import create_aggregator_app
+from service_defaults.resources import Resources
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+@asynccontextmanager
+async def open_clients(upstreams: Upstreams) -> AsyncIterator[Clients]:
+    async with upstreams.open_clients() as http:
+        yield Clients(users=UsersClient(http["users"]), orders=OrdersClient(http["orders"]))
+
+
+def create_app(
+    settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Litestar:
+    """`transport` stands in for the network under the services' clients, for tests."""
     settings = settings or load_settings(os.environ)
-    return create_aggregator_app(
+    upstreams = Upstreams(settings, network=transport)
+    upstreams.add("users", settings.users_url)
+    upstreams.add("orders", settings.orders_url)
+    clients = Resources(lambda: open_clients(upstreams))
+    return create_bff_app(
         title="Frontdoor mobile BFF",
-        settings=settings,
+        upstreams=upstreams,
+        resources=clients,
         route_handlers=[MobileController],
-        upstreams={
-            "users": (settings.users_url, UsersClient),
-            "orders": (settings.orders_url, OrdersClient),
+        dependencies={
+            "users": clients.provide(lambda c: c.users),
+            "orders": clients.provide(lambda c: c.orders),
         },
+        settings=settings,
     )

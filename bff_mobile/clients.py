@@ -1,14 +1,19 @@
-"""Typed clients for the users and orders services, as the mobile BFF uses them."""
+"""Typed clients for the users and orders services, as the mobile BFF uses them.
+
+Each is a small class around an injected `httpx.AsyncClient`: the transport chain
+under it carries the deadline, the caller's token, retries and the breaker.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
+import httpx
 from litestar.exceptions import NotFoundException
 
+from bff_kit.answers import decode
 from bff_mobile.schemas import Order, OrderPage, OrderStats, Profile
-from service_defaults.deadlines import Deadline
-from service_defaults.upstream import Upstream
 
 # The orders service's ids: 32 lowercase hex digits (its contract, copied). Anything
 # else names no order, and could name another endpoint: "stats", or "?status=x"
@@ -16,55 +21,40 @@ from service_defaults.upstream import Upstream
 ORDER_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def order_path(order_id: str, action: str = "") -> str:
+def order_path(order_id: str) -> str:
     if not ORDER_ID.fullmatch(order_id):
         raise NotFoundException("There is no order with this id.")
-    return f"/orders/{order_id}{action}"
+    return f"/orders/{order_id}"
 
 
 class UsersClient:
-    def __init__(self, upstream: Upstream) -> None:
-        self._upstream = upstream
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
 
-    async def me(self, authorization: str, deadline: Deadline) -> Profile:
-        return await self._upstream.call_json(
-            "GET", "/users/me", Profile, deadline=deadline, headers={"authorization": authorization}
-        )
+    async def me(self) -> Profile:
+        return decode(await self._http.get("/users/me"), Profile, service="users")
 
 
 class OrdersClient:
-    def __init__(self, upstream: Upstream) -> None:
-        self._upstream = upstream
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
 
-    async def stats(self, authorization: str, deadline: Deadline) -> OrderStats:
-        return await self._upstream.call_json(
-            "GET",
-            "/orders/stats",
-            OrderStats,
-            deadline=deadline,
-            headers={"authorization": authorization},
-        )
+    async def stats(self) -> OrderStats:
+        return decode(await self._http.get("/orders/stats"), OrderStats, service="orders")
 
-    async def page(
-        self, authorization: str, deadline: Deadline, *, limit: int, cursor: str | None = None
-    ) -> OrderPage:
+    async def page(self, *, limit: int, cursor: str | None = None) -> OrderPage:
         params: dict[str, str | int] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
-        return await self._upstream.call_json(
-            "GET",
-            "/orders",
-            OrderPage,
-            deadline=deadline,
-            headers={"authorization": authorization},
-            params=params,
-        )
+        response = await self._http.get("/orders", params=params)
+        return decode(response, OrderPage, service="orders")
 
-    async def get(self, authorization: str, deadline: Deadline, order_id: str) -> Order:
-        return await self._upstream.call_json(
-            "GET",
-            order_path(order_id),
-            Order,
-            deadline=deadline,
-            headers={"authorization": authorization},
-        )
+    async def get(self, order_id: str) -> Order:
+        return decode(await self._http.get(order_path(order_id)), Order, service="orders")
+
+
+class Clients(NamedTuple):
+    """What the mobile BFF's lifespan opens."""
+
+    users: UsersClient
+    orders: OrdersClient

@@ -4,77 +4,95 @@
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
-from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.openapi import ResponseSpec
+from litestar.params import PathParameter, QueryParameter
 
+from bff_kit.bearer import require_bearer
+from bff_kit.fanout import Screen
 from bff_mobile.caching import cached_json
 from bff_mobile.clients import OrdersClient, UsersClient
-from bff_mobile.schemas import Home, LastOrder
+from bff_mobile.schemas import (
+    CURSOR_PATTERN,
+    ORDER_ID_PATTERN,
+    Home,
+    LastOrder,
+    OrderDetail,
+    OrderRows,
+)
 from bff_mobile.screens import detail, rows
-from service_defaults.deadlines import Deadline
-from service_defaults.fanout import Section, fan_out
+from service_defaults.openapi import BEARER, encoded_response, problem_responses
 
-Authorization = NamedDependency[str]
-RequestDeadline = NamedDependency[Deadline]
+# The typed clients, opened by the app's lifespan and injected by name.
+Users = NamedDependency[UsersClient]
+Orders = NamedDependency[OrdersClient]
+
 # A phone shows a dozen rows at a time; small pages keep each answer small.
 PageSize = Annotated[int, QueryParameter(ge=1, le=20)]
+OrderId = Annotated[
+    str,
+    PathParameter(
+        description="32 lowercase hex digits.", schema_extra={"pattern": ORDER_ID_PATTERN}
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    QueryParameter(
+        description="A next_cursor exactly as received; empty or absent for the first page.",
+        schema_extra={"pattern": CURSOR_PATTERN},
+    ),
+]
+UPSTREAM_FAILURES = (502, 503, 504)
+NOT_MODIFIED = ResponseSpec(None, description="Not Modified: the If-None-Match tag is current.")
+
+
+def screen_responses(body: type, *problems: int) -> dict[int, ResponseSpec]:
+    """The handlers return the bytes `cached_json` encoded: litestar sees only `bytes`."""
+    return {
+        200: encoded_response(body),
+        304: NOT_MODIFIED,
+        **problem_responses(*problems, *UPSTREAM_FAILURES),
+    }
 
 
 class MobileController(Controller):
     path = "/api/mobile"
+    guards = [require_bearer]  # noqa: RUF012 - litestar's own class attribute
+    security = BEARER
 
-    @get("/home")
+    @get("/home", responses=screen_responses(Home, 401))
     async def home(
-        self,
-        request: Request[Any, Any, Any],
-        authorization: Authorization,
-        deadline: RequestDeadline,
-        state: State,
+        self, request: Request[Any, Any, Any], users: Users, orders: Orders
     ) -> Response[bytes]:
-        users: UsersClient = state.users
-        orders: OrdersClient = state.orders
-        profile = Section("profile", users.me(authorization, deadline))
-        stats = Section("order_count", orders.stats(authorization, deadline), required=False)
-        latest = Section(
-            "last_order", orders.page(authorization, deadline, limit=1), required=False
-        )
-        degraded = await fan_out(profile, stats, latest, deadline=deadline)
-        counted, page = stats.value_or_none, latest.value_or_none
+        async with Screen() as screen:
+            profile = screen.required(users.me())
+            stats = screen.optional("order_count", orders.stats())
+            latest = screen.optional("last_order", orders.page(limit=1))
+        counted, page = stats.result(), latest.result()
         last = page.items[0] if page and page.items else None
         home = Home(
-            name=profile.value.display_name,
+            name=profile.result().display_name,
             order_count=counted.order_count if counted else None,
             last_order=LastOrder(last.id, last.status, last.created_at) if last else None,
-            degraded=degraded,
+            degraded=screen.degraded,
         )
         response = cached_json(request, home)
-        if degraded:
-            response.headers["X-Degraded"] = ", ".join(degraded)
+        if screen.degraded:
+            response.headers["X-Degraded"] = ", ".join(screen.degraded)
         return response
 
-    @get("/orders")
+    @get("/orders", responses=screen_responses(OrderRows, 400, 401, 422))
     async def orders(
         self,
         request: Request[Any, Any, Any],
-        authorization: Authorization,
-        deadline: RequestDeadline,
-        state: State,
+        orders: Orders,
         limit: PageSize = 10,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> Response[bytes]:
-        client: OrdersClient = state.orders
-        page = await client.page(authorization, deadline, limit=limit, cursor=cursor)
-        return cached_json(request, rows(page))
+        return cached_json(request, rows(await orders.page(limit=limit, cursor=cursor)))
 
-    @get("/orders/{order_id:str}")
+    @get("/orders/{order_id:str}", responses=screen_responses(OrderDetail, 400, 401, 404))
     async def order(
-        self,
-        request: Request[Any, Any, Any],
-        authorization: Authorization,
-        deadline: RequestDeadline,
-        state: State,
-        order_id: FromPath[str],
+        self, request: Request[Any, Any, Any], orders: Orders, order_id: OrderId
     ) -> Response[bytes]:
-        client: OrdersClient = state.orders
-        return cached_json(request, detail(await client.get(authorization, deadline, order_id)))
+        return cached_json(request, detail(await orders.get(order_id)))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
+# The orders service's formats, copied.
+ORDER_ID_PATTERN = "^[0-9a-f]{32}$"
+CURSOR_PATTERN = "^([0-9]{1,16}-[0-9a-f]{32})?$"
+
 # The few fields of the services' payloads this BFF uses.
 
 

@@ -1,19 +1,26 @@
-"""Typed clients for the users and orders services, as the web BFF uses them."""
+"""Typed clients for the users and orders services, as the web BFF uses them.
+
+Each is a small class around an injected `httpx.AsyncClient`: the transport chain
+under it carries the deadline, the caller's token, retries and the breaker.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
+import httpx
+import msgspec
 from litestar.exceptions import NotFoundException
 
+from bff_kit.answers import decode
 from bff_web.schemas import NewOrder, Order, OrderPage, OrderStats, Profile
-from service_defaults.deadlines import Deadline
-from service_defaults.upstream import Answer, Upstream
 
 # The orders service's ids: 32 lowercase hex digits (its contract, copied). Anything
 # else names no order, and could name another endpoint: "stats", or "?status=x"
 # once the client's path has been decoded.
 ORDER_ID = re.compile(r"[0-9a-f]{32}")
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def order_path(order_id: str, action: str = "") -> str:
@@ -22,79 +29,56 @@ def order_path(order_id: str, action: str = "") -> str:
     return f"/orders/{order_id}{action}"
 
 
-class UsersClient:
-    def __init__(self, upstream: Upstream) -> None:
-        self._upstream = upstream
+class Placed(NamedTuple):
+    order: Order
+    replayed: bool  # an earlier request with the same idempotency key placed it
 
-    async def me(self, authorization: str, deadline: Deadline) -> Profile:
-        return await self._upstream.call_json(
-            "GET", "/users/me", Profile, deadline=deadline, headers={"authorization": authorization}
-        )
+
+class UsersClient:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    async def me(self) -> Profile:
+        return decode(await self._http.get("/users/me"), Profile, service="users")
 
 
 class OrdersClient:
-    def __init__(self, upstream: Upstream) -> None:
-        self._upstream = upstream
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
 
     async def page(
-        self,
-        authorization: str,
-        deadline: Deadline,
-        *,
-        limit: int,
-        cursor: str | None = None,
-        status: str | None = None,
+        self, *, limit: int, cursor: str | None = None, status: str | None = None
     ) -> OrderPage:
         params: dict[str, str | int] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
         if status:
             params["status"] = status
-        return await self._upstream.call_json(
-            "GET",
+        response = await self._http.get("/orders", params=params)
+        return decode(response, OrderPage, service="orders")
+
+    async def stats(self) -> OrderStats:
+        return decode(await self._http.get("/orders/stats"), OrderStats, service="orders")
+
+    async def get(self, order_id: str) -> Order:
+        return decode(await self._http.get(order_path(order_id)), Order, service="orders")
+
+    async def create(self, order: NewOrder, idempotency_key: str) -> Placed:
+        response = await self._http.post(
             "/orders",
-            OrderPage,
-            deadline=deadline,
-            headers={"authorization": authorization},
-            params=params,
+            content=msgspec.json.encode(order),
+            headers={"content-type": "application/json", "idempotency-key": idempotency_key},
         )
+        created = decode(response, Order, service="orders")
+        return Placed(created, replayed=response.headers.get(REPLAYED_HEADER) == "true")
 
-    async def stats(self, authorization: str, deadline: Deadline) -> OrderStats:
-        return await self._upstream.call_json(
-            "GET",
-            "/orders/stats",
-            OrderStats,
-            deadline=deadline,
-            headers={"authorization": authorization},
-        )
+    async def cancel(self, order_id: str) -> Order:
+        response = await self._http.post(order_path(order_id, "/cancel"))
+        return decode(response, Order, service="orders")
 
-    async def get(self, authorization: str, deadline: Deadline, order_id: str) -> Order:
-        return await self._upstream.call_json(
-            "GET",
-            order_path(order_id),
-            Order,
-            deadline=deadline,
-            headers={"authorization": authorization},
-        )
 
-    async def create(
-        self, authorization: str, deadline: Deadline, order: NewOrder, idempotency_key: str
-    ) -> Answer[Order]:
-        # With the headers: the browser wants to know whether this was a replay.
-        return await self._upstream.call(
-            "POST",
-            "/orders",
-            Order,
-            deadline=deadline,
-            body=order,
-            headers={"authorization": authorization, "idempotency-key": idempotency_key},
-        )
+class Clients(NamedTuple):
+    """What the web BFF's lifespan opens."""
 
-    async def cancel(self, authorization: str, deadline: Deadline, order_id: str) -> Order:
-        return await self._upstream.call_json(
-            "POST",
-            order_path(order_id, "/cancel"),
-            Order,
-            deadline=deadline,
-            headers={"authorization": authorization},
-        )
+    users: UsersClient
+    orders: OrdersClient

@@ -4,110 +4,124 @@
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import ClientException
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 
-from bff_web.clients import OrdersClient, UsersClient
-from bff_web.schemas import Dashboard, NewOrder, Order, OrderList
+from bff_kit.bearer import require_bearer
+from bff_kit.fanout import Screen
+from bff_web.clients import REPLAYED_HEADER, OrdersClient, UsersClient
+from bff_web.schemas import (
+    CURSOR_PATTERN,
+    ORDER_ID_PATTERN,
+    Dashboard,
+    NewOrder,
+    Order,
+    OrderList,
+    OrderStatus,
+)
 from bff_web.screens import recent, summarise_page
-from service_defaults.deadlines import Deadline
-from service_defaults.fanout import Section, fan_out
+from service_defaults.openapi import BEARER, problem_responses
+
+# The typed clients, opened by the app's lifespan and injected by name.
+Users = NamedDependency[UsersClient]
+Orders = NamedDependency[OrdersClient]
 
 RECENT_ORDERS = 5
 DEGRADED_HEADER = "X-Degraded"
-REPLAYED_HEADER = "Idempotent-Replayed"
+# Personal data, assembled per request: no cache, private or shared, may keep it.
+# (The mobile BFF revalidates with ETags instead; a browser page reloads whole.)
+NO_STORE = {"Cache-Control": "no-store"}
 
-Authorization = NamedDependency[str]
-RequestDeadline = NamedDependency[Deadline]
 PageSize = Annotated[int, QueryParameter(ge=1, le=50)]
-IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key")]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="Required: a retry with the same key cannot order twice.",
+        # Documented as required; the handler itself answers its absence with a 400.
+        schema_extra={"pattern": r"^[\x20-\x7e]{1,255}$"},
+        required=True,
+    ),
+]
+OrderId = Annotated[
+    str,
+    PathParameter(
+        description="32 lowercase hex digits.", schema_extra={"pattern": ORDER_ID_PATTERN}
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    QueryParameter(
+        description="A next_cursor exactly as received; empty or absent for the first page.",
+        schema_extra={"pattern": CURSOR_PATTERN},
+    ),
+]
+Status = Annotated[OrderStatus | None, QueryParameter()]
+# What a BFF adds to the services' own answers: a failed or unreachable service.
+UPSTREAM_FAILURES = (502, 503, 504)
 
 
 class WebController(Controller):
     path = "/api/web"
+    guards = [require_bearer]  # noqa: RUF012 - litestar's own class attribute
+    security = BEARER
 
-    @get("/dashboard")
-    async def dashboard(
-        self, authorization: Authorization, deadline: RequestDeadline, state: State
-    ) -> Response[Dashboard]:
-        users: UsersClient = state.users
-        orders: OrdersClient = state.orders
+    @get("/dashboard", responses=problem_responses(401, *UPSTREAM_FAILURES))
+    async def dashboard(self, users: Users, orders: Orders) -> Response[Dashboard]:
         # The profile is the page; orders and statistics are parts of it that may
         # be missing. All three calls are in flight at once.
-        profile = Section("profile", users.me(authorization, deadline))
-        page = Section(
-            "recent_orders",
-            orders.page(authorization, deadline, limit=RECENT_ORDERS),
-            required=False,
-        )
-        stats = Section("stats", orders.stats(authorization, deadline), required=False)
-        degraded = await fan_out(profile, page, stats, deadline=deadline)
-        recent_page = page.value_or_none
+        async with Screen() as screen:
+            profile = screen.required(users.me())
+            page = screen.optional("recent_orders", orders.page(limit=RECENT_ORDERS))
+            stats = screen.optional("stats", orders.stats())
+        recent_page = page.result()
         body = Dashboard(
-            profile=profile.value,
+            profile=profile.result(),
             recent_orders=recent(recent_page) if recent_page is not None else None,
-            stats=stats.value_or_none,
-            degraded=degraded,
+            stats=stats.result(),
+            degraded=screen.degraded,
         )
-        headers = {DEGRADED_HEADER: ", ".join(degraded)} if degraded else {}
-        return Response(body, headers=headers)
+        headers = {DEGRADED_HEADER: ", ".join(screen.degraded)} if screen.degraded else {}
+        return Response(body, headers={**NO_STORE, **headers})
 
-    @get("/orders")
+    @get("/orders", responses=problem_responses(400, 401, 422, *UPSTREAM_FAILURES))
     async def orders(
         self,
-        authorization: Authorization,
-        deadline: RequestDeadline,
-        state: State,
+        orders: Orders,
         limit: PageSize = 10,
-        cursor: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-    ) -> OrderList:
-        client: OrdersClient = state.orders
-        page = await client.page(authorization, deadline, limit=limit, cursor=cursor, status=status)
-        return OrderList(items=summarise_page(page), next_cursor=page.next_cursor)
+        cursor: Cursor = None,
+        status: Status = None,
+    ) -> Response[OrderList]:
+        page = await orders.page(limit=limit, cursor=cursor, status=status)
+        return Response(
+            OrderList(items=summarise_page(page), next_cursor=page.next_cursor), headers=NO_STORE
+        )
 
-    @get("/orders/{order_id:str}")
-    async def order(
-        self,
-        authorization: Authorization,
-        deadline: RequestDeadline,
-        state: State,
-        order_id: FromPath[str],
-    ) -> Order:
-        client: OrdersClient = state.orders
-        return await client.get(authorization, deadline, order_id)
+    @get("/orders/{order_id:str}", responses=problem_responses(400, 401, 404, *UPSTREAM_FAILURES))
+    async def order(self, orders: Orders, order_id: OrderId) -> Response[Order]:
+        return Response(await orders.get(order_id), headers=NO_STORE)
 
-    @post("/orders", status_code=201)
+    @post(
+        "/orders", status_code=201, responses=problem_responses(400, 401, 422, *UPSTREAM_FAILURES)
+    )
     async def create_order(
-        self,
-        authorization: Authorization,
-        deadline: RequestDeadline,
-        state: State,
-        data: JSONBody[NewOrder],
-        idempotency_key: IdempotencyKey = None,
+        self, orders: Orders, data: JSONBody[NewOrder], idempotency_key: IdempotencyKey = None
     ) -> Response[Order]:
         # Without a key a retried click could order twice; the BFF would rather refuse.
         if not idempotency_key:
             raise ClientException(
                 "An Idempotency-Key header is required, so that a retry cannot order twice."
             )
-        client: OrdersClient = state.orders
-        answer = await client.create(authorization, deadline, data, idempotency_key)
+        placed = await orders.create(data, idempotency_key)
         # Passed on so the page can say "already placed" rather than "placed".
-        replayed = answer.headers.get(REPLAYED_HEADER) == "true"
-        return Response(
-            answer.body, status_code=201, headers={REPLAYED_HEADER: "true"} if replayed else {}
-        )
+        headers = {**NO_STORE, **({REPLAYED_HEADER: "true"} if placed.replayed else {})}
+        return Response(placed.order, status_code=201, headers=headers)
 
-    @post("/orders/{order_id:str}/cancel", status_code=200)
-    async def cancel_order(
-        self,
-        authorization: Authorization,
-        deadline: RequestDeadline,
-        state: State,
-        order_id: FromPath[str],
-    ) -> Order:
-        client: OrdersClient = state.orders
-        return await client.cancel(authorization, deadline, order_id)
+    @post(
+        "/orders/{order_id:str}/cancel",
+        status_code=200,
+        responses=problem_responses(400, 401, 404, 409, *UPSTREAM_FAILURES),
+    )
+    async def cancel_order(self, orders: Orders, order_id: OrderId) -> Response[Order]:
+        return Response(await orders.cancel(order_id), headers=NO_STORE)

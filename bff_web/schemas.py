@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
+
+# The orders service's formats, copied: ids, page cursors, statuses.
+ORDER_ID_PATTERN = "^[0-9a-f]{32}$"
+CURSOR_PATTERN = "^([0-9]{1,16}-[0-9a-f]{32})?$"
+OrderStatus = Literal["placed", "shipped", "cancelled"]
 
 # The fields of the services' payloads this BFF uses. Copies, on purpose: a
 # service may add fields freely, and the contract tests catch a removed one.
@@ -42,20 +47,21 @@ class OrderStats(msgspec.Struct, frozen=True):
     by_status: dict[str, int]
 
 
-# What the browser sends. Only the shape is checked here; the orders service
-# owns the rules (limits, currencies) and its 422 reaches the browser as is.
+# What the browser sends, with the orders service's own limits copied so that this
+# BFF's document states them. The service still owns the rules: if they drift, its
+# 422 reaches the browser as is.
 
 
 class NewOrderItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    sku: str
-    name: str
-    quantity: int
-    unit_price_minor: int
+    sku: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    unit_price_minor: Annotated[int, msgspec.Meta(ge=0, le=100_000_000)]
 
 
 class NewOrder(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    currency: str
-    items: Annotated[list[NewOrderItem], msgspec.Meta(min_length=1)]
+    currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")]
+    items: Annotated[list[NewOrderItem], msgspec.Meta(min_length=1, max_length=50)]
 
 
 # The browser's screens.

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -17,18 +19,43 @@ def _interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def banner(topology: Topology) -> str:
-    ca = os.path.relpath(topology.certs.ca_file)  # short enough to copy and paste
+def _shown(path: Path) -> str:
+    """A path as short as it can be and still work from this directory."""
+    relative = os.path.relpath(path)
+    return path.as_posix() if relative.startswith("..") else relative
+
+
+def banner(topology: Topology, pids: Mapping[str, int]) -> str:
+    """What the README walkthrough needs: where each process listens, its pid, and the
+    shell variables its commands use, with this stack's values filled in."""
     edge = topology.edge_url
+    rows = "\n".join(
+        f"  {name:<11} {edge if name == 'edge' else topology.internal_url(name):<24} pid {pid}"
+        for name, pid in pids.items()
+    )
+    variables = " ".join(
+        f"{key}={shlex.quote(value)}"
+        for key, value in {
+            "CA": topology.certs.ca_file.resolve().as_posix(),
+            "EDGE": edge,
+            "BFF_WEB": topology.internal_url("bff_web"),
+            "ORDERS_PID": str(pids["orders"]),
+        }.items()
+    )
     return f"""
 Frontdoor is up. The edge is the only public entry point: {edge}
-Demo users: alice/alice and bob/bob. The local CA is {ca}.
+Demo users: alice/alice and bob/bob. The local CA is {_shown(topology.certs.ca_file)}.
 
-  TOKEN=$(curl -s --cacert {ca} {edge}/auth/token \\
+{rows}
+
+For the README walkthrough, in another shell:
+
+  {variables}
+  TOKEN=$(curl -s --cacert "$CA" "$EDGE/auth/token" \\
       -H 'content-type: application/json' -d '{{"username":"alice","password":"alice"}}' \\
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  curl -s --cacert {ca} {edge}/api/web/dashboard -H "Authorization: Bearer $TOKEN"
-  curl -s --cacert {ca} {edge}/api/mobile/home -H "Authorization: Bearer $TOKEN"
+  curl -s --cacert "$CA" "$EDGE/api/web/dashboard" -H "Authorization: Bearer $TOKEN"
+  curl -s --cacert "$CA" "$EDGE/api/mobile/home" -H "Authorization: Bearer $TOKEN"
 
 Ctrl-C stops everything.
 """
@@ -44,7 +71,8 @@ def main() -> int:
     signal.signal(signal.SIGHUP, _interrupt)  # the terminal went away
     try:
         stack.start()
-        print(banner(topology), flush=True)
+        pids = {name: stack.processes[name].popen.pid for name in topology.ports}
+        print(banner(topology, pids), flush=True)
         name, code = stack.wait_for_exit()
         print(f"{name} exited with status {code}; stopping the stack", file=sys.stderr)
         return 1

@@ -3,37 +3,43 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
-from litestar import Litestar, Request, Response, get
-from litestar.datastructures import State
+from litestar import Litestar
 from litestar.enums import ScopeType
-from litestar.exceptions import NotFoundException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from edge.auth import Authenticator
 from edge.client_address import ClientAddressResolver
 from edge.headers import HeaderPolicy
 from edge.metrics import EdgeMetrics
-from edge.proxy import Proxy
+from edge.proxy import Proxy, open_upstream_session
 from edge.rate_limits import MemoryLimiter, RateLimiter, RedisLimiter
 from edge.route_file import load_route_table
+from edge.routes import OWN_PATHS, create_edge_routes
 from edge.routing import RouteTable
 from edge.settings import Settings, load_settings
 from service_defaults.app import create_service_app
 from service_defaults.http_clients import create_http_client
+from service_defaults.resources import Resources
 from service_defaults.settings import ConfigError
 from service_defaults.tokens import JwksKeySource, TokenVerifier
 
 log = logging.getLogger("frontdoor.edge")
-OWN_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+JWKS_TIMEOUT_S = 2.0
+
+
+class Opened(NamedTuple):
+    """What the lifespan opens: the proxy with its upstream pool, limiter and keys."""
+
+    proxy: Proxy
+    keys: JwksKeySource
 
 
 def _verifier(keys: JwksKeySource, table: RouteTable, settings: Settings) -> TokenVerifier:
@@ -66,83 +72,92 @@ def _security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+def _load_routes(settings: Settings) -> RouteTable:
+    try:
+        return load_route_table(Path(settings.routes_file), settings.upstreams)
+    except ConfigError as exc:
+        raise ConfigError(f"EDGE_ROUTES_FILE: {exc}") from None
+
+
+@asynccontextmanager
+async def open_resources(
+    settings: Settings, table: RouteTable, metrics: EdgeMetrics
+) -> AsyncIterator[Opened]:
+    limiter = _limiter(settings)
+    try:
+        async with (
+            create_http_client(settings.jwks_url, timeout_s=JWKS_TIMEOUT_S) as jwks_client,
+            open_upstream_session() as session,
+        ):
+            keys = JwksKeySource(jwks_client, settings.jwks_url)
+            proxy = Proxy(
+                table,
+                Authenticator(_verifier(keys, table, settings)),
+                limiter,
+                session=session,
+                # Fault injection is for a dev stack; a production edge never lets it through.
+                headers=HeaderPolicy(
+                    settings.stripped_headers
+                    + ([] if settings.environment == "dev" else ["x-fault"])
+                ),
+                client_addresses=ClientAddressResolver(settings.trusted_proxies),
+                metrics=metrics,
+                max_header_bytes=settings.max_header_bytes,
+            )
+            reloads = settings.environment == "dev"
+            if reloads:
+                asyncio.get_running_loop().add_signal_handler(
+                    signal.SIGHUP, _reload_routes, proxy, keys, settings
+                )
+            try:
+                yield Opened(proxy=proxy, keys=keys)
+            finally:
+                if reloads:
+                    asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+    finally:
+        await limiter.close()
+
+
+def _reload_routes(proxy: Proxy, keys: JwksKeySource, settings: Settings) -> None:
+    """Swap in the route file as it is now; on any error keep the table in use."""
+    try:
+        table = _load_routes(settings)
+    except ConfigError as exc:
+        log.error("route file not reloaded, keeping the previous table: %s", exc)
+        return
+    proxy.authenticator = Authenticator(_verifier(keys, table, settings))
+    proxy.routes = table
+    log.info("route file reloaded: %d routes", len(table.routes))
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings(os.environ)
     for name in ("tls_certfile", "tls_keyfile"):
         if not Path(getattr(settings, name)).is_file():
             raise ConfigError(f"EDGE_{name.upper()}: {getattr(settings, name)} is not a file")
-    routes_file = Path(settings.routes_file)
-    try:
-        table = load_route_table(routes_file, settings.upstreams)
-    except ConfigError as exc:
-        raise ConfigError(f"EDGE_ROUTES_FILE: {exc}") from None
-    jwks_client = create_http_client(settings.jwks_url, timeout_s=2.0)
-    keys = JwksKeySource(jwks_client, settings.jwks_url)
+    table = _load_routes(settings)  # a file read, not a resource: a bad file stops start-up here
     metrics = EdgeMetrics()
-    limiter = _limiter(settings)
-    proxy = Proxy(
-        table,
-        Authenticator(_verifier(keys, table, settings)),
-        limiter,
-        # Fault injection is for a dev stack; a production edge never lets it through.
-        headers=HeaderPolicy(
-            settings.stripped_headers + ([] if settings.environment == "dev" else ["x-fault"])
-        ),
-        client_addresses=ClientAddressResolver(settings.trusted_proxies),
-        metrics=metrics,
-        max_header_bytes=settings.max_header_bytes,
-    )
+    resources = Resources(lambda: open_resources(settings, table, metrics))
 
-    def reload_routes() -> None:
-        """Swap in the route file as it is now; on any error keep the table in use."""
-        try:
-            new_table = load_route_table(routes_file, settings.upstreams)
-        except ConfigError as exc:
-            log.error("route file not reloaded, keeping the previous table: %s", exc)
-            return
-        proxy.authenticator = Authenticator(_verifier(keys, new_table, settings))
-        proxy.routes = new_table
-        log.info("route file reloaded: %d routes", len(new_table.routes))
+    async def routes_loaded() -> bool:
+        return resources.started and bool(resources.get().proxy.routes.routes)
 
-    @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        session = proxy.open()
-        if settings.environment == "dev":
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload_routes)
-        try:
-            yield
-        finally:
-            await session.close()
-            await jwks_client.aclose()
-            await limiter.close()
+    async def jwks_known() -> bool:
+        return resources.started and await resources.get().keys.ensure_loaded()
 
-    networks = [ipaddress.ip_network(n, strict=False) for n in settings.metrics_allowed_from]
-
-    @get("/metrics", include_in_schema=False, sync_to_thread=False)
-    def prometheus(request: Request[Any, Any, Any]) -> Response[bytes]:
-        peer = ipaddress.ip_address(request.client.host if request.client else "0.0.0.0")  # noqa: S104
-        if not any(peer in network for network in networks):
-            raise NotFoundException("Not Found")
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
-
-    async def routes_loaded(_: State) -> bool:
-        return bool(proxy.routes.routes)
-
-    async def jwks_known(_: State) -> bool:
-        return await keys.ensure_loaded()
-
-    app = create_service_app(
+    return create_service_app(
         title="Frontdoor edge",
-        route_handlers=[prometheus],
-        lifespan=[lifespan],
+        route_handlers=create_edge_routes(
+            metrics, metrics_allowed_from=settings.metrics_allowed_from
+        ),
+        resources=resources,
         readiness={"routes": routes_loaded, "jwks": jwks_known},
-        in_front=lambda litestar: _dispatch(proxy, litestar=litestar),
+        in_front=lambda litestar: _dispatch(resources, litestar=litestar),
         response_headers=_security_headers(settings),
     )
-    return app
 
 
-def _dispatch(proxy: Proxy, *, litestar: ASGIApp) -> ASGIApp:
+def _dispatch(resources: Resources[Opened], *, litestar: ASGIApp) -> ASGIApp:
     """The edge's own endpoints go to Litestar; every other request straight to the proxy.
 
     The proxy does its own routing, so Litestar's router, exception middleware and
@@ -154,6 +169,6 @@ def _dispatch(proxy: Proxy, *, litestar: ASGIApp) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP or scope["path"] in OWN_PATHS:
             await litestar(scope, receive, send)
         else:
-            await proxy(scope, receive, send)
+            await resources.get().proxy(scope, receive, send)
 
     return dispatch

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
+from prometheus_client import Counter, Histogram
+
+from service_defaults.metrics import create_registry
 
 
 class EdgeMetrics:
     def __init__(self) -> None:
-        # The `_created` series double every line and no dashboard reads them.
-        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
-        # A registry per app, not the process-global one: tests build many apps.
-        self.registry = CollectorRegistry()
+        self.registry = create_registry()
         self.requests = Counter(
             "frontdoor_edge_requests",
             "Requests answered by the edge, by route, method and status.",
@@ -43,6 +36,3 @@ class EdgeMetrics:
             ["policy", "decision"],
             registry=self.registry,
         )
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)

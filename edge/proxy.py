@@ -57,6 +57,17 @@ class ClientGone(Exception):
     """The client disconnected before sending its whole request."""
 
 
+def open_upstream_session() -> aiohttp.ClientSession:
+    """The pooled connections to every upstream; opened and closed by the edge's lifespan."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=60),
+        # Bytes pass through as the upstream encoded them.
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
+
+
 class Proxy:
     def __init__(
         self,
@@ -64,6 +75,7 @@ class Proxy:
         authenticator: Authenticator,
         limiter: RateLimiter,
         *,
+        session: aiohttp.ClientSession,
         headers: HeaderPolicy,
         client_addresses: ClientAddressResolver,
         metrics: EdgeMetrics,
@@ -73,21 +85,11 @@ class Proxy:
         self.routes = routes
         self.authenticator = authenticator
         self.limiter = limiter
-        self.session: aiohttp.ClientSession | None = None
+        self.session = session
         self._headers = headers
         self._client_addresses = client_addresses
         self._metrics = metrics
         self._max_header_bytes = max_header_bytes
-
-    def open(self) -> aiohttp.ClientSession:
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=60),
-            # Bytes pass through as the upstream encoded them.
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        return self.session
 
     async def __call__(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         started = time.monotonic()
@@ -282,8 +284,6 @@ class Proxy:
         extra: list[tuple[bytes, bytes]],
         started: float,
     ) -> None:
-        if self.session is None:
-            raise RuntimeError("Proxy.open() must run in the app's lifespan first")
         body = await self._body(scope, receive, route)
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")

@@ -2,60 +2,91 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
-from litestar import Litestar
-from litestar.datastructures import State
+from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.types import (
-    ASGIApp,
-    ControllerRouterHandler,
-    Middleware,
-)
+from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
 
+from service_defaults.deadlines import DeadlineMiddleware
 from service_defaults.health import ReadinessCheck, ReadinessInfo, create_health_handlers
+from service_defaults.openapi import AllowEveryMethod, create_openapi_config
 from service_defaults.problems import PROBLEM_HANDLERS
 from service_defaults.request_context import RequestContextMiddleware
+from service_defaults.resources import Resources
 
-Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeadlinePolicy:
+    """How an app treats `X-Request-Budget-Ms` (see `service_defaults.deadlines`)."""
+
+    max_budget_s: float
+    cut_off: bool
+
+
+# The services, the last hop: they stop work that could no longer be delivered.
+# Ten seconds is the most any caller may ask one of them to keep working.
+SERVICE_DEADLINE = DeadlinePolicy(max_budget_s=10.0, cut_off=True)
 
 
 def create_service_app(
     *,
     title: str,
     route_handlers: Sequence[ControllerRouterHandler],
-    lifespan: Sequence[Lifespan] = (),
+    resources: Resources[Any] | None = None,
     readiness: Mapping[str, ReadinessCheck] | None = None,
     readiness_info: ReadinessInfo | None = None,
     middleware: Sequence[Middleware] = (),
     dependencies: Mapping[str, Provide] | None = None,
-    state: Mapping[str, Any] | None = None,
+    deadline: DeadlinePolicy | None = None,
+    dev_response_delay_ms: int = 0,
     in_front: Callable[[ASGIApp], ASGIApp] | None = None,
     response_headers: Sequence[tuple[bytes, bytes]] = (),
+    openapi_config: OpenAPIConfig | None = None,
 ) -> Litestar:
-    """`in_front` wraps Litestar's own handler, inside the request-id middleware: the
-    edge uses it to send proxied requests past Litestar's router."""
+    """`resources` are opened by the app's one lifespan and closed when it stops.
+
+    `dev_response_delay_ms` slows the API routes, never `/livez` and `/readyz` (the
+    settings refuse it outside dev mode). `in_front` wraps Litestar's own handler,
+    inside the request-id middleware: the edge uses it to send proxied requests
+    past Litestar's router.
+    """
+    api: list[ControllerRouterHandler] = list(route_handlers)
+    if dev_response_delay_ms:
+        api = [Router("/", route_handlers=api, before_request=_delay(dev_response_delay_ms))]
     app = Litestar(
-        route_handlers=[
-            *route_handlers,
-            *create_health_handlers(readiness or {}, readiness_info),
-        ],
+        route_handlers=[*api, *create_health_handlers(readiness or {}, readiness_info)],
         middleware=list(middleware),
-        lifespan=list(lifespan),
+        lifespan=[resources.lifespan] if resources else [],
         exception_handlers=PROBLEM_HANDLERS,
         dependencies=dict(dependencies or {}),
-        state=State(dict(state or {})),
-        openapi_config=OpenAPIConfig(title=title, version="1"),
+        openapi_config=openapi_config or create_openapi_config(title),
+        plugins=[AllowEveryMethod()],
         request_max_body_size=MAX_BODY_BYTES,
         # Logging is configured once by `serve`; litestar's own config would add a second handler.
         logging_config=None,
     )
+    handler: ASGIApp = app.asgi_handler
+    if deadline is not None:
+        handler = DeadlineMiddleware(
+            handler, max_budget_s=deadline.max_budget_s, cut_off=deadline.cut_off
+        )
+    if in_front is not None:
+        handler = in_front(handler)
     # Outermost, not in `middleware=`: litestar runs route middleware only for
     # matched routes, and a 404 or 405 needs its request id and access line too.
-    handler = in_front(app.asgi_handler) if in_front else app.asgi_handler
     app.asgi_handler = RequestContextMiddleware(handler, response_headers)
     return app
+
+
+def _delay(delay_ms: int) -> Callable[[Request[Any, Any, Any]], Any]:
+    async def delay(_: Request[Any, Any, Any]) -> None:
+        await asyncio.sleep(delay_ms / 1000)
+
+    return delay

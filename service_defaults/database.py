@@ -1,38 +1,205 @@
-"""The async SQLAlchemy engine: SQLite (WAL) by default, any SQLAlchemy URL by configuration."""
+"""`Database`: units of work on a synchronous SQLAlchemy engine, each run in one thread hop.
+
+A unit of work is a plain function of a `Connection`, run whole on a small thread pool.
+The async engine over aiosqlite hopped threads once per cursor operation (nine times per
+orders list, 1.3 ms of CPU for 29 µs of SQL). `open_database` turns every way of failing
+to open into one `ConfigError` line naming the setting.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Concatenate, Generic, ParamSpec, TypeVar, cast
 
+import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from service_defaults.settings import ConfigError
 
+P = ParamSpec("P")
+T = TypeVar("T")
 
-def create_engine(url: str) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL mode and a busy timeout on every connection.
+# Worker threads, and as many pooled connections, so a unit of work never waits for one.
+# SQLite runs one writer at a time and, in WAL mode, readers beside it.
+DEFAULT_THREADS = 4
+PING_TIMEOUT_S = 1.0
 
-    WAL lets readers run while one writer commits; the busy timeout makes a second
-    writer wait its turn instead of failing with "database is locked".
-    """
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
+# The seam for cancellation: how another thread stops the statement a worker runs.
+# sqlite3's interrupt() is safe from any thread; psycopg (a sync driver, so it fits
+# this pool) would add `"postgresql": lambda c: c.cancel_safe()`. Without an entry
+# a cancelled statement runs to its end and its result is dropped.
+INTERRUPTERS: dict[str, Callable[[DBAPIConnection], None]] = {
+    "sqlite": lambda connection: cast("sqlite3.Connection", connection).interrupt(),
+}
+
+
+class _Job(Generic[T]):
+    """One unit of work, shared by the awaiting task and the worker thread."""
+
+    __slots__ = ("cancelled", "commit", "connection", "lock", "work")
+
+    def __init__(self, work: Callable[[Connection], T], *, commit: bool) -> None:
+        self.work, self.commit = work, commit
+        self.lock = threading.Lock()
+        self.cancelled = False
+        self.connection: DBAPIConnection | None = None
+
+    def attach(self, connection: DBAPIConnection | None) -> bool:
+        # Under the lock, and detached (None) before the connection goes back to the
+        # pool: an interrupt meant for this job must not reach the next one.
+        with self.lock:
+            self.connection = connection
+            return not self.cancelled
+
+    def cancel(self, interrupt: Callable[[DBAPIConnection], None] | None) -> None:
+        with self.lock:
+            self.cancelled = True
+            if self.connection is not None and interrupt is not None:
+                interrupt(self.connection)
+
+
+class Database:
+    def __init__(self, engine: Engine, *, threads: int = DEFAULT_THREADS) -> None:
+        self.engine = engine
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="database")
+        self._interrupt = INTERRUPTERS.get(engine.dialect.name)
+
+    async def run(
+        self, work: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `work` on a pooled connection; whatever it wrote is rolled back."""
+        return await self._submit(_Job(lambda c: work(c, *args, **kwargs), commit=False))
+
+    async def run_in_transaction(
+        self, work: Callable[Concatenate[Connection, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `work` in a transaction, committed when it returns, rolled back when it raises."""
+        return await self._submit(_Job(lambda c: work(c, *args, **kwargs), commit=True))
+
+    async def ping(self, timeout_s: float = PING_TIMEOUT_S) -> bool:
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self.run(_select_one)
+        except (SQLAlchemyError, TimeoutError):
+            return False
+        return True
+
+    async def close(self) -> None:
+        # Off the loop: a worker may still be finishing an interrupted statement.
+        await asyncio.to_thread(self._executor.shutdown, wait=True, cancel_futures=True)
+        self.engine.dispose()
+
+    async def _submit(self, job: _Job[T]) -> T:
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._perform, job)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # The caller gave up (a deadline ran out): stop the statement now rather
+            # than let a thread and a connection work on for nobody.
+            job.cancel(self._interrupt)
+            raise
+
+    def _perform(self, job: _Job[T]) -> T:
+        with self.engine.connect() as connection:
+            if not job.attach(connection.connection.dbapi_connection):
+                raise asyncio.CancelledError  # cancelled before it started: nobody awaits it
+            try:
+                result = job.work(connection)
+                # A unit of work cancelled while it ran is rolled back, not committed.
+                if job.commit and not job.cancelled:
+                    connection.commit()
+                return result
+            finally:
+                job.attach(None)
+
+
+def open_database(
+    url: str, *, setting: str, threads: int = DEFAULT_THREADS
+) -> AbstractAsyncContextManager[Database]:
+    """The URL, its driver and an SQLite file's directory are checked now, so that
+    `create_app` refuses a bad setting before serving; the connection is made on entry."""
+    database = Database(_create_engine(url, setting, threads), threads=threads)
+    return _connected(database, setting)
+
+
+@asynccontextmanager
+async def _connected(database: Database, setting: str) -> AsyncIterator[Database]:
+    try:
+        await database.run(_select_one)
+    except SQLAlchemyError as exc:
+        await database.close()
+        # The driver's own words, without SQLAlchemy's "[SQL: ...]" and link.
+        reason = _scrub(str(getattr(exc, "orig", None) or exc), database.engine.url.password)
+        raise ConfigError(f"{setting}: cannot open the database: {reason}") from None
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+def _create_engine(url: str, setting: str, threads: int) -> Engine:
+    def refuse(reason: str) -> ConfigError:
+        # The reason, never the URL: a PostgreSQL URL may hold a password.
+        return ConfigError(f"{setting}: cannot open the database: {reason}")
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise refuse("not a database URL (e.g. sqlite:///.state/app.db)") from None
+    if parsed.drivername == "sqlite+aiosqlite":
+        # Existing settings name the async driver; the same file opens through sqlite3.
+        parsed = parsed.set(drivername="sqlite+pysqlite")
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            # Every pooled connection would open its own, empty database.
+            raise refuse("an in-memory SQLite database cannot be shared; name a file")
         directory = Path(parsed.database).parent
-        if not directory.is_dir():
-            raise ConfigError(f"database directory {directory} does not exist")
-    engine = create_async_engine(url)
-
-    @event.listens_for(engine.sync_engine, "connect")
-    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
+        if not parsed.query.get("uri") and not directory.is_dir():  # a URI is for SQLite to check
+            raise refuse(f"directory {directory} does not exist")
+    try:
+        # pool_pre_ping pays off only for servers, whose connections can go stale.
+        pre_ping = parsed.get_backend_name() != "sqlite"
+        engine = sa.create_engine(parsed, pool_size=threads, max_overflow=0, pool_pre_ping=pre_ping)
+    except NoSuchModuleError:
+        raise refuse(f"SQLAlchemy has no driver {parsed.drivername!r}") from None
+    except ImportError as exc:
+        raise refuse(f"the driver for {parsed.drivername!r} is not installed ({exc})") from None
+    except ArgumentError as exc:
+        raise refuse(_scrub(str(exc), parsed.password)) from None
+    if engine.dialect.is_async:
+        # The seam for asyncpg and the like: `AsyncConnection.run_sync(work)` runs the
+        # same units of work on the loop, in a greenlet; not wired up yet.
+        raise refuse(f"{parsed.drivername!r} is an async driver; use a sync one")
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+# WAL lets readers run while one writer commits; the busy timeout makes a second
+# writer wait its turn instead of failing with "database is locked".
+SQLITE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _select_one(connection: Connection) -> None:
+    connection.exec_driver_sql("SELECT 1")
+
+
+def _scrub(reason: str, password: str | None) -> str:
+    # Drivers' messages name host and port, not the password; this makes sure of it.
+    return reason.replace(password, "***") if password else reason

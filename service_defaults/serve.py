@@ -7,7 +7,7 @@ import logging.handlers
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import uvicorn
 from litestar import Litestar
@@ -29,20 +29,24 @@ class ListenSettings(Protocol):
 S = TypeVar("S", bound=ListenSettings)
 
 
-class _OneLineConfigErrors(logging.Filter):
-    """Shorten a ConfigError raised while the app starts to its message.
+class _StartupConfigError(logging.Filter):
+    """Keeps back a ConfigError raised while the app's lifespan opens its resources.
 
-    Errors found while the lifespan opens resources (a database that cannot be
-    opened) reach uvicorn as a formatted traceback; the operator needs the one
-    line that names the setting, not the stack.
+    uvicorn logs a failed start-up as the whole traceback litestar formatted; the
+    operator needs the one line that names the setting, which `serve` prints
+    in the same form as an error found before start-up.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.message: str | None = None
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
         if "ConfigError: " in text:
-            record.msg = "configuration error: %s"
-            record.args = (text.rsplit("ConfigError: ", 1)[1].splitlines()[0],)
-        return True
+            self.message = text.rsplit("ConfigError: ", 1)[1].splitlines()[0]
+            return False
+        return self.message is None or not text.startswith("Application startup failed")
 
 
 class _RequestIdOnEveryLine(logging.Filter):
@@ -63,7 +67,6 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_RequestIdOnEveryLine())
-    logging.getLogger("uvicorn.error").addFilter(_OneLineConfigErrors())
     # httpx logs every request at INFO; the access log already says it once.
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -74,14 +77,30 @@ def serve(
     create_app: Callable[[S], Litestar],
     server_options: Callable[[S], dict[str, Any]] = lambda _: {},
 ) -> None:
-    """Exit with status 2 and one line naming the setting when configuration is wrong."""
+    """Exit with status 2 and one line naming the setting when configuration is wrong,
+    whether loading the settings found it or the lifespan opening a resource did."""
     configure_logging()
     try:
         settings = load(os.environ)
         app = create_app(settings)
     except ConfigError as exc:
-        print(f"{name}: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        _stop_on_config_error(name, str(exc))
+    startup = _StartupConfigError()
+    logging.getLogger("uvicorn.error").addFilter(startup)
+    try:
+        _run(app, settings, server_options)
+    except SystemExit:
+        if startup.message is not None:
+            _stop_on_config_error(name, startup.message)
+        raise
+
+
+def _stop_on_config_error(name: str, message: str) -> NoReturn:
+    print(f"{name}: configuration error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _run(app: Litestar, settings: S, server_options: Callable[[S], dict[str, Any]]) -> None:
     uvicorn.run(
         app,
         host=settings.host,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
+from service_defaults.database import Database
 from services.orders.cursors import CursorKey, decode_cursor, encode_cursor
 from services.orders.demo_data import DEMO_ORDERS
 from services.orders.schemas import (
@@ -41,47 +42,29 @@ class Created(NamedTuple):
 
 
 class OrderStore:
-    """Every read and write is scoped by owner: someone else's order looks like no order."""
+    """Every read and write is scoped by owner: someone else's order looks like no order.
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    Each method is one unit of work, a sync function of a `Connection` below, run by
+    the `Database` in one thread hop.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
 
     async def create_tables(self) -> None:
-        async with self._engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
+        await self._database.run_in_transaction(metadata.create_all)
 
     async def ping(self) -> bool:
-        try:
-            async with self._engine.connect() as conn:
-                await conn.execute(sa.text("SELECT 1"))
-        except SQLAlchemyError:
-            return False
-        return True
+        return await self._database.ping()
 
     async def get_order(self, owner: str, order_id: str) -> Order | None:
-        async with self._engine.connect() as conn:
-            return await _load_order(conn, owner, order_id)
+        return await self._database.run(_load_order, owner, order_id)
 
     async def list_orders(
         self, owner: str, *, limit: int, cursor: str | None, status: OrderStatus | None
     ) -> OrderPage:
-        query = sa.select(orders).where(orders.c.owner == owner)
-        if status is not None:
-            query = query.where(orders.c.status == status)
-        if cursor is not None:
-            after = decode_cursor(cursor)
-            query = query.where(
-                sa.tuple_(orders.c.created_at, orders.c.id) < (after.created_at, after.id)
-            )
-        query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit + 1)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-            page = rows[:limit]
-            items = await _load_items(conn, [row.id for row in page])
-        found = [_to_order(row, items.get(row.id, [])) for row in page]
-        more = len(rows) > limit
-        last = CursorKey(created_at=_as_utc(page[-1].created_at), id=page[-1].id) if more else None
-        return OrderPage(items=found, next_cursor=encode_cursor(last) if last else None)
+        after = decode_cursor(cursor) if cursor is not None else None
+        return await self._database.run(_list_orders, owner, limit, after, status)
 
     async def create_order(
         self, owner: str, body: OrderCreate, idempotency_key: str | None
@@ -89,75 +72,132 @@ class OrderStore:
         # The decoded body re-encoded is canonical: key order, whitespace and unknown fields vanish.
         request_hash = hashlib.sha256(msgspec.json.encode(body)).hexdigest()
         if idempotency_key is not None:
-            async with self._engine.connect() as conn:
-                earlier = await _replay(conn, owner, idempotency_key, request_hash)
+            earlier = await self._database.run(_replay, owner, idempotency_key, request_hash)
             if earlier is not None:
                 return Created(earlier, replayed=True)
         order = _new_order(body, status="placed", created_at=datetime.now(UTC))
         try:
-            async with self._engine.begin() as conn:
-                await _insert_order(conn, owner, order)
-                if idempotency_key is not None:
-                    await conn.execute(
-                        idempotency_keys.insert().values(
-                            owner=owner,
-                            key=idempotency_key,
-                            request_hash=request_hash,
-                            order_id=order.id,
-                        )
-                    )
+            await self._database.run_in_transaction(
+                _insert_order, owner, order, idempotency_key, request_hash
+            )
         except IntegrityError:
             # A concurrent retry claimed the key first; its transaction committed, ours rolled back.
             if idempotency_key is None:
                 raise
-            async with self._engine.connect() as conn:
-                earlier = await _replay(conn, owner, idempotency_key, request_hash)
+            earlier = await self._database.run(_replay, owner, idempotency_key, request_hash)
             if earlier is None:
                 raise
             return Created(earlier, replayed=True)
         return Created(order, replayed=False)
 
     async def cancel_order(self, owner: str, order_id: str) -> Order | None:
-        async with self._engine.begin() as conn:
-            # Conditional on the current status, so a concurrent change cannot be overwritten.
-            await conn.execute(
-                orders.update()
-                .where(orders.c.id == order_id, orders.c.owner == owner)
-                .where(orders.c.status == "placed")
-                .values(status="cancelled")
-            )
-            order = await _load_order(conn, owner, order_id)
+        order = await self._database.run_in_transaction(_cancel_order, owner, order_id)
         if order is not None and order.status == "shipped":
             raise OrderNotCancellable(order_id)
         return order
 
     async def stats(self, owner: str) -> OrderStats:
-        query = (
-            sa.select(orders.c.status, sa.func.count())
-            .where(orders.c.owner == owner)
-            .group_by(orders.c.status)
-        )
-        async with self._engine.connect() as conn:
-            counts = {status: count for status, count in await conn.execute(query)}
-        by_status: dict[str, int] = {status: counts.get(status, 0) for status in ORDER_STATUSES}
-        return OrderStats(order_count=sum(counts.values()), by_status=by_status)
+        return await self._database.run(_stats, owner)
 
     async def seed_demo_data(self) -> int:
         """Give each demo user a few orders unless they already have some; returns how many."""
-        now = datetime.now(UTC)
-        seeded = 0
-        async with self._engine.begin() as conn:
-            for owner, demo_orders in DEMO_ORDERS.items():
-                if await conn.scalar(
-                    sa.select(orders.c.id).where(orders.c.owner == owner).limit(1)
-                ):
-                    continue
-                for demo in demo_orders:
-                    created_at = now - timedelta(days=demo.days_ago)
-                    order = _new_order(demo.body, status=demo.status, created_at=created_at)
-                    await _insert_order(conn, owner, order)
-                    seeded += 1
-        return seeded
+        return await self._database.run_in_transaction(_seed_demo_data, datetime.now(UTC))
+
+
+def _list_orders(
+    conn: Connection, owner: str, limit: int, after: CursorKey | None, status: OrderStatus | None
+) -> OrderPage:
+    params: dict[str, object] = {"owner": owner, "limit": limit + 1}
+    if status is not None:
+        params["status"] = status
+    if after is not None:
+        params |= {"after_created_at": after.created_at, "after_id": after.id}
+    query = _page_query(by_status=status is not None, after_cursor=after is not None)
+    found: list[Order] = []
+    created: list[datetime] = []  # the cursor's key, before formatting
+    # One row per item, the rows of one order together: grouped back into orders.
+    for row in conn.execute(query, params):
+        order_id, order_status, currency, total, created_at, sku, name, quantity, price = row
+        if not found or found[-1].id != order_id:
+            found.append(Order(order_id, order_status, currency, total, [], _rfc3339(created_at)))
+            created.append(created_at)
+        # The outer join gives an order without items one row of NULLs.
+        if sku is not None and name is not None and quantity is not None and price is not None:
+            found[-1].items.append(_line(sku, name, quantity, price))
+    page = found[:limit]
+    more = len(found) > limit
+    last = CursorKey(created_at=_as_utc(created[limit - 1]), id=page[-1].id) if more else None
+    return OrderPage(items=page, next_cursor=encode_cursor(last) if last else None)
+
+
+@cache
+def _page_query(
+    *, by_status: bool, after_cursor: bool
+) -> sa.Select[
+    str, OrderStatus, str, int, datetime, str | None, str | None, int | None, int | None
+]:
+    """A page of an owner's orders, newest first, joined to their items, in one statement.
+
+    Built once per shape, with bound parameters only: building the statements on every
+    call cost more CPU than running them, and a reused statement keeps its cache key.
+    """
+    page = sa.select(
+        orders.c.id, orders.c.status, orders.c.currency, orders.c.total_minor, orders.c.created_at
+    ).where(orders.c.owner == sa.bindparam("owner"))
+    if by_status:
+        page = page.where(orders.c.status == sa.bindparam("status"))
+    if after_cursor:
+        after = sa.tuple_(
+            sa.bindparam("after_created_at", type_=orders.c.created_at.type),
+            sa.bindparam("after_id", type_=orders.c.id.type),
+        )
+        page = page.where(sa.tuple_(orders.c.created_at, orders.c.id) < after)
+    newest_first = (orders.c.created_at.desc(), orders.c.id.desc())
+    paged = page.order_by(*newest_first).limit(sa.bindparam("limit")).subquery("page")
+    items = order_items.c
+    return (
+        sa.select(*paged.c, items.sku, items.name, items.quantity, items.unit_price_minor)
+        .outerjoin(order_items, items.order_id == paged.c.id)
+        .order_by(paged.c.created_at.desc(), paged.c.id.desc(), items.position)
+    )
+
+
+_STATS = (
+    sa.select(orders.c.status, sa.func.count())
+    .where(orders.c.owner == sa.bindparam("owner"))
+    .group_by(orders.c.status)
+)
+
+
+def _stats(conn: Connection, owner: str) -> OrderStats:
+    rows = conn.execute(_STATS, {"owner": owner})
+    counts: dict[str, int] = {status: count for status, count in rows}
+    by_status: dict[str, int] = {status: counts.get(status, 0) for status in ORDER_STATUSES}
+    return OrderStats(order_count=sum(counts.values()), by_status=by_status)
+
+
+def _cancel_order(conn: Connection, owner: str, order_id: str) -> Order | None:
+    # Conditional on the current status, so a concurrent change cannot be overwritten.
+    conn.execute(
+        orders.update()
+        .where(orders.c.id == order_id, orders.c.owner == owner)
+        .where(orders.c.status == "placed")
+        .values(status="cancelled")
+    )
+    return _load_order(conn, owner, order_id)
+
+
+def _seed_demo_data(conn: Connection, now: datetime) -> int:
+    seeded = 0
+    for owner, demo_orders in DEMO_ORDERS.items():
+        if conn.scalar(sa.select(orders.c.id).where(orders.c.owner == owner).limit(1)):
+            continue
+        for demo in demo_orders:
+            created_at = now - timedelta(days=demo.days_ago)
+            order = _new_order(demo.body, status=demo.status, created_at=created_at)
+            _insert_order(conn, owner, order)
+            seeded += 1
+    return seeded
 
 
 def _new_order(body: OrderCreate, *, status: OrderStatus, created_at: datetime) -> Order:
@@ -174,8 +214,14 @@ def _new_order(body: OrderCreate, *, status: OrderStatus, created_at: datetime) 
     )
 
 
-async def _insert_order(conn: AsyncConnection, owner: str, order: Order) -> None:
-    await conn.execute(
+def _insert_order(
+    conn: Connection,
+    owner: str,
+    order: Order,
+    idempotency_key: str | None = None,
+    request_hash: str = "",
+) -> None:
+    conn.execute(
         orders.insert().values(
             id=order.id,
             owner=owner,
@@ -185,7 +231,7 @@ async def _insert_order(conn: AsyncConnection, owner: str, order: Order) -> None
             created_at=datetime.fromisoformat(order.created_at),
         )
     )
-    await conn.execute(
+    conn.execute(
         order_items.insert(),
         [
             {
@@ -199,44 +245,48 @@ async def _insert_order(conn: AsyncConnection, owner: str, order: Order) -> None
             for position, item in enumerate(order.items)
         ],
     )
+    if idempotency_key is not None:
+        # Last, in the same transaction: the key's unique constraint decides a race.
+        conn.execute(
+            idempotency_keys.insert().values(
+                owner=owner, key=idempotency_key, request_hash=request_hash, order_id=order.id
+            )
+        )
 
 
-async def _replay(conn: AsyncConnection, owner: str, key: str, request_hash: str) -> Order | None:
+def _replay(conn: Connection, owner: str, key: str, request_hash: str) -> Order | None:
     query = sa.select(idempotency_keys).where(
         idempotency_keys.c.owner == owner, idempotency_keys.c.key == key
     )
-    claimed = (await conn.execute(query)).first()
+    claimed = conn.execute(query).first()
     if claimed is None:
         return None
     if claimed.request_hash != request_hash:
         raise IdempotencyConflict(key)
-    return await _load_order(conn, owner, claimed.order_id)
+    return _load_order(conn, owner, claimed.order_id)
 
 
-async def _load_order(conn: AsyncConnection, owner: str, order_id: str) -> Order | None:
-    query = sa.select(orders).where(orders.c.id == order_id, orders.c.owner == owner)
-    row = (await conn.execute(query)).first()
+_ORDER = sa.select(orders).where(
+    orders.c.id == sa.bindparam("order_id"), orders.c.owner == sa.bindparam("owner")
+)
+_ORDER_ITEMS = (
+    sa.select(
+        order_items.c.sku,
+        order_items.c.name,
+        order_items.c.quantity,
+        order_items.c.unit_price_minor,
+    )
+    .where(order_items.c.order_id == sa.bindparam("order_id"))
+    .order_by(order_items.c.position)
+)
+
+
+def _load_order(conn: Connection, owner: str, order_id: str) -> Order | None:
+    row = conn.execute(_ORDER, {"order_id": order_id, "owner": owner}).first()
     if row is None:
         return None
-    items = await _load_items(conn, [order_id])
-    return _to_order(row, items.get(order_id, []))
-
-
-async def _load_items(
-    conn: AsyncConnection, order_ids: Sequence[str]
-) -> dict[str, list[OrderItem]]:
-    if not order_ids:
-        return {}
-    query = (
-        sa.select(order_items)
-        .where(order_items.c.order_id.in_(order_ids))
-        .order_by(order_items.c.order_id, order_items.c.position)
-    )
-    items: dict[str, list[OrderItem]] = {}
-    for row in await conn.execute(query):
-        line = _line(row.sku, row.name, row.quantity, row.unit_price_minor)
-        items.setdefault(row.order_id, []).append(line)
-    return items
+    items = [_line(*item) for item in conn.execute(_ORDER_ITEMS, {"order_id": order_id})]
+    return _to_order(row, items)
 
 
 def _line(sku: str, name: str, quantity: int, unit_price_minor: int) -> OrderItem:
@@ -244,7 +294,7 @@ def _line(sku: str, name: str, quantity: int, unit_price_minor: int) -> OrderIte
     return OrderItem(sku, name, quantity, unit_price_minor, line_total_minor=total)
 
 
-def _to_order(row: sa.Row[tuple[object, ...]], items: list[OrderItem]) -> Order:
+def _to_order(row: sa.Row[Any], items: list[OrderItem]) -> Order:
     return Order(
         id=row.id,
         status=row.status,

@@ -1,4 +1,4 @@
-"""`create_app` for the users service."""
+"""`create_app` for the users service: its database, signing keys and routes wired in."""
 
 from __future__ import annotations
 
@@ -7,22 +7,32 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import NamedTuple
 
-from litestar import Litestar, Router
-from litestar.datastructures import State
+from litestar import Litestar
 from litestar.di import Provide
-from sqlalchemy import text
 
-from service_defaults.app import create_service_app
+from service_defaults.app import SERVICE_DEADLINE, create_service_app
 from service_defaults.bearer import provide_principal
-from service_defaults.database import create_engine
+from service_defaults.database import Database, open_database
+from service_defaults.health import ping_check
+from service_defaults.resources import Resources
 from service_defaults.settings import ConfigError
 from service_defaults.tokens import TokenVerifier
 from services.users.passwords import unknown_user_hash
-from services.users.routes import AuthController, UsersController, delay_in_dev
+from services.users.routes import AuthController, UsersController
 from services.users.settings import Settings, load_settings
 from services.users.signing_keys import KeyRing, rotate
 from services.users.store import UserStore
+
+
+class Opened(NamedTuple):
+    """What the lifespan opens and the handlers use."""
+
+    database: Database
+    store: UserStore
+    key_ring: KeyRing
+    verifier: TokenVerifier
 
 
 def open_key_ring(settings: Settings) -> KeyRing:
@@ -49,53 +59,39 @@ def open_key_ring(settings: Settings) -> KeyRing:
     return ring
 
 
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Opened]:
+    key_ring = open_key_ring(settings)
+    async with open_database(settings.database_url, setting="USERS_DATABASE_URL") as database:
+        store = UserStore(database)
+        # Computed once now, off the loop: the first unknown username must not
+        # take longer than the others and so reveal that it is unknown.
+        await asyncio.to_thread(unknown_user_hash)
+        await store.create_tables()
+        if settings.seed_demo_users:
+            await store.seed_demo_users()
+        # The issuer verifies its own tokens with its own key ring: no JWKS fetch.
+        verifier = TokenVerifier(
+            key_ring, issuer=settings.token_issuer, audience=settings.token_audience
+        )
+        yield Opened(database=database, store=store, key_ring=key_ring, verifier=verifier)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings(os.environ)
-    keys = open_key_ring(settings)
-    try:
-        engine = create_engine(settings.database_url)
-    except ConfigError as exc:
-        raise ConfigError(f"USERS_DATABASE_URL: {exc}") from None
-    store = UserStore(engine)
-
-    @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        try:
-            # Computed once now, off the loop: the first unknown username must not
-            # take longer than the others and so reveal that it is unknown.
-            await asyncio.to_thread(unknown_user_hash)
-            await store.create_tables()
-            if settings.seed_demo_users:
-                await store.seed_demo_users()
-            yield
-        finally:
-            await engine.dispose()
-
-    async def database_answers(_: State) -> bool:
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception:
-            return False
-        return True
-
+    resources = Resources(lambda: open_resources(settings))
     return create_service_app(
         title="Frontdoor users",
-        # The dev delay slows the API, never /livez or /readyz.
-        route_handlers=[
-            Router(
-                "/", route_handlers=[AuthController, UsersController], before_request=delay_in_dev
-            )
-        ],
-        lifespan=[lifespan],
-        readiness={"database": database_answers},
-        dependencies={"principal": Provide(provide_principal)},
-        state={
-            "settings": settings,
-            "store": store,
-            "key_ring": keys,
-            "token_verifier": TokenVerifier(
-                keys, issuer=settings.token_issuer, audience=settings.token_audience
-            ),
+        route_handlers=[AuthController, UsersController],
+        resources=resources,
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "store": resources.provide(lambda r: r.store),
+            "key_ring": resources.provide(lambda r: r.key_ring),
+            "token_verifier": resources.provide(lambda r: r.verifier),
+            "principal": Provide(provide_principal),
         },
+        readiness={"database": ping_check(resources, lambda r: r.database)},
+        deadline=SERVICE_DEADLINE,
+        dev_response_delay_ms=settings.dev_response_delay_ms,
     )

@@ -1,18 +1,17 @@
 """HTTP handlers: the token endpoint, the JWKS, and the owner's profile."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: litestar reads handler annotations at runtime.
 import asyncio
 import time
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
+from service_defaults.openapi import BEARER, problem_responses
 from service_defaults.tokens import Principal
 from services.users.passwords import unknown_user_hash, verify_password
 from services.users.schemas import TokenRequest, TokenResponse, User
@@ -21,19 +20,20 @@ from services.users.signing_keys import KeyRing
 from services.users.store import UserStore
 
 NO_STORE = {"Cache-Control": "no-store"}
-# The verified caller, injected by the "principal" dependency.
-Caller = NamedDependency[Principal]
+# Injected by name from the app's dependencies.
+Caller = NamedDependency[Principal]  # the verified caller
+Store = NamedDependency[UserStore]
+Keys = NamedDependency[KeyRing]
+Config = NamedDependency[Settings]
 
 
 class AuthController(Controller):
     path = "/"
 
-    @post("/auth/token", status_code=200)
+    @post("/auth/token", status_code=200, responses=problem_responses(400, 401, 422))
     async def issue_token(
-        self, data: JSONBody[TokenRequest], state: State
+        self, data: JSONBody[TokenRequest], store: Store, key_ring: Keys, settings: Config
     ) -> Response[TokenResponse]:
-        store: UserStore = state.store
-        settings: Settings = state.settings
         found = await store.credentials(data.username)
         stored_hash = found[1] if found else unknown_user_hash()  # computed at startup
         # scrypt takes tens of milliseconds of CPU: off the event loop.
@@ -41,8 +41,7 @@ class AuthController(Controller):
         if found is None or not matches:
             raise NotAuthorizedException("Invalid username or password.", headers=NO_STORE)
         now = int(time.time())
-        keys: KeyRing = state.key_ring
-        token = keys.sign(
+        token = key_ring.sign(
             {
                 "iss": settings.token_issuer,
                 "aud": settings.token_audience,
@@ -58,34 +57,27 @@ class AuthController(Controller):
         )
 
     @get("/.well-known/jwks.json", sync_to_thread=False)
-    def jwks(self, state: State) -> Response[dict[str, Any]]:
-        keys: KeyRing = state.key_ring
+    def jwks(self, key_ring: Keys) -> Response[dict[str, Any]]:
         # Short enough that verifiers see a rotated key well before old tokens expire.
-        return Response(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+        return Response(key_ring.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
 class UsersController(Controller):
     path = "/users"
+    security = BEARER
 
-    @get("/me")
-    async def me(self, principal: Caller, state: State) -> User:
-        return await self._owned(principal.subject, principal, state)
+    @get("/me", responses=problem_responses(401, 404))
+    async def me(self, principal: Caller, store: Store) -> User:
+        return await _owned(principal.subject, principal, store)
 
-    @get("/{user_id:str}")
-    async def by_id(self, user_id: FromPath[str], principal: Caller, state: State) -> User:
-        return await self._owned(user_id, principal, state)
-
-    async def _owned(self, user_id: str, principal: Principal, state: State) -> User:
-        # Someone else's id answers exactly like an unknown one: no probing for ids.
-        store: UserStore = state.store
-        user = await store.get(user_id) if user_id == principal.subject else None
-        if user is None:
-            raise NotFoundException("No such user.")
-        return user
+    @get("/{user_id:str}", responses=problem_responses(400, 401, 404))
+    async def by_id(self, user_id: FromPath[str], principal: Caller, store: Store) -> User:
+        return await _owned(user_id, principal, store)
 
 
-async def delay_in_dev(request: Request[Any, Any, Any]) -> None:
-    """Fault injection for workshops and tests; settings refuse it outside dev mode."""
-    delay_ms = request.app.state.settings.dev_response_delay_ms
-    if delay_ms:
-        await asyncio.sleep(delay_ms / 1000)
+async def _owned(user_id: str, principal: Principal, store: UserStore) -> User:
+    # Someone else's id answers exactly like an unknown one: no probing for ids.
+    user = await store.get(user_id) if user_id == principal.subject else None
+    if user is None:
+        raise NotFoundException("No such user.")
+    return user

@@ -179,3 +179,22 @@ def test_an_id_that_names_no_order_is_404_and_reaches_no_other_endpoint(
     for path in (f"/api/web/orders/{order_id}", f"/api/mobile/orders/{order_id}"):
         response = edge.get(path, headers=bearer(token))
         assert response.status_code == 404, (path, response.text)
+
+
+def test_no_personal_web_screen_may_be_stored_by_a_cache(edge: httpx.Client) -> None:
+    token = login(edge, "alice")
+    key = {"Idempotency-Key": f"cache-{uuid.uuid4().hex}"}
+    placed = edge.post("/api/web/orders", json=NEW_ORDER, headers={**bearer(token), **key})
+    order_id = placed.json()["id"]
+
+    answers = {
+        "dashboard": edge.get("/api/web/dashboard", headers=bearer(token)),
+        "orders": edge.get("/api/web/orders", headers=bearer(token)),
+        "order": edge.get(f"/api/web/orders/{order_id}", headers=bearer(token)),
+        "create": placed,
+        "cancel": edge.post(f"/api/web/orders/{order_id}/cancel", headers=bearer(token)),
+    }
+
+    assert all(r.status_code < 300 for r in answers.values()), answers
+    cache_control = {name: r.headers.get("cache-control") for name, r in answers.items()}
+    assert cache_control == dict.fromkeys(answers, "no-store")

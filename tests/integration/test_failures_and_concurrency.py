@@ -50,7 +50,9 @@ def test_orders_stopped_mid_run_degrades_the_dashboard_then_recovers(
     token = login(edge, "alice")
     stack.stop_process("orders")
     try:
-        web = edge.get("/api/web/dashboard", headers=bearer(token))
+        # Each dashboard makes two failing calls to orders: three open its circuit (five).
+        for _ in range(3):
+            web = edge.get("/api/web/dashboard", headers=bearer(token))
         mobile = edge.get("/api/mobile/home", headers=bearer(token))
         readyz = httpx.get(topology.internal_url("bff_web") + "/readyz", trust_env=False)
     finally:

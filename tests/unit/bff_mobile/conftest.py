@@ -17,7 +17,6 @@ from tests.unit.fake_services import AUTH as AUTH
 from tests.unit.fake_services import ORDERS as ORDERS
 from tests.unit.fake_services import PROBLEM_JSON as PROBLEM_JSON
 from tests.unit.fake_services import PROFILE as PROFILE
-from tests.unit.fake_services import TEST_SERVER_HOST as TEST_SERVER_HOST
 from tests.unit.fake_services import USERS as USERS
 
 Client = AsyncTestClient[Litestar]
@@ -51,8 +50,13 @@ class Services:
 
     @property
     def service_calls(self) -> list[httpx.Request]:
-        """Requests that reached a service (the test client's own are let through, not counted)."""
-        return [c.request for c in self.router.calls if c.request.url.host != TEST_SERVER_HOST]
+        """Requests that reached a service."""
+        return [c.request for c in self.router.calls]
+
+    @property
+    def transport(self) -> httpx.AsyncBaseTransport:
+        """The network as the app's clients see it: these routes."""
+        return httpx.MockTransport(self.router.async_handler)
 
     def orders_down(self) -> None:
         for route in (self.stats, self.orders):
@@ -61,11 +65,9 @@ class Services:
 
 @pytest.fixture
 def services() -> Iterator[Services]:
-    # using="httpx": respx stands in for whatever transport the app's clients were
-    # built with (httpx-aiohttp's included), not only httpx's default one. That
-    # catches the test client too, so its requests are let through untouched.
-    with respx.mock(assert_all_called=False, using="httpx") as router:
-        router.route(host=TEST_SERVER_HOST).pass_through()
+    # The router stands in for the network under the BFF's transport chain (see
+    # `Services.transport`), so deadlines, retries and breakers run for real above it.
+    with respx.MockRouter(assert_all_called=False) as router:
         services = Services(router)
         services.me.respond(json=PROFILE)
         services.stats.respond(json=STATS)
@@ -75,5 +77,7 @@ def services() -> Iterator[Services]:
 
 @pytest.fixture
 async def client(services: Services) -> AsyncIterator[Client]:
-    async with AsyncTestClient(app=create_app(Settings(users_url=USERS, orders_url=ORDERS))) as c:
+    async with AsyncTestClient(
+        app=create_app(Settings(users_url=USERS, orders_url=ORDERS), transport=services.transport)
+    ) as c:
         yield c

@@ -1,13 +1,23 @@
-"""Demo seeding: both demo users get a mix of orders, once, however often the service restarts."""
+"""The store: demo seeding through the app; idempotency, cancelling and caching on their own."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import msgspec
+import pytest
 import respx
 from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.engine.interfaces import CacheStats
 
+from service_defaults.database import Database, open_database
 from services.orders.app import create_app
+from services.orders.schemas import OrderCreate
+from services.orders.store import IdempotencyConflict, OrderNotCancellable, OrderStore
 from tests.unit.orders.samples import ALICE, BOB, Auth, MakeSettings, order_body
 
 
@@ -57,3 +67,80 @@ async def test_no_seed_without_the_setting(
     stats = await stats_after_start(False, make_settings, auth)
 
     assert stats[ALICE]["order_count"] == stats[BOB]["order_count"] == 0
+
+
+# The store on its own, on a real SQLite file: what the routes cannot show.
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[Database]:
+    url = f"sqlite:///{tmp_path}/orders.db"
+    async with open_database(url, setting="ORDERS_DATABASE_URL") as database:
+        yield database
+
+
+@pytest.fixture
+async def store(database: Database) -> OrderStore:
+    store = OrderStore(database)
+    await store.create_tables()
+    return store
+
+
+def cache_outcomes(database: Database) -> list[CacheStats]:
+    """Whether each statement from now on found its compiled form in the engine's cache."""
+    outcomes: list[CacheStats] = []
+
+    def record(*args: Any) -> None:
+        context = args[4]  # (conn, cursor, statement, parameters, context, executemany)
+        outcomes.append(context.cache_hit)
+
+    event.listen(database.engine, "after_cursor_execute", record)
+    return outcomes
+
+
+async def read_every_shape(store: OrderStore, owner: str, limit: int) -> None:
+    first = await store.list_orders(owner, limit=limit, cursor=None, status=None)
+    await store.list_orders(owner, limit=limit, cursor=first.next_cursor, status=None)
+    await store.list_orders(owner, limit=limit, cursor=None, status="placed")
+    await store.stats(owner)
+    await store.get_order(owner, first.items[0].id)
+
+
+async def test_hot_queries_are_compiled_once(store: OrderStore, database: Database) -> None:
+    await store.seed_demo_data()
+    await read_every_shape(store, ALICE, limit=1)
+    outcomes = cache_outcomes(database)
+
+    # Other owners, page sizes and cursors: the same statements, other parameters.
+    await read_every_shape(store, BOB, limit=2)
+
+    assert outcomes
+    assert set(outcomes) == {CacheStats.CACHE_HIT}
+
+
+async def test_concurrent_creates_with_one_key_make_one_order(store: OrderStore) -> None:
+    body = msgspec.convert(order_body(1250, 399), OrderCreate)
+
+    # Several at once: some pass the replay check together and meet at the key's
+    # unique constraint, whose loser replays the winner's order.
+    created = await asyncio.gather(*(store.create_order(ALICE, body, "key-1") for _ in range(8)))
+
+    assert len({result.order.id for result in created}) == 1
+    assert [result.replayed for result in created].count(False) == 1
+    assert (await store.stats(ALICE)).order_count == 1
+
+
+async def test_a_reused_key_with_another_body_conflicts(store: OrderStore) -> None:
+    await store.create_order(ALICE, msgspec.convert(order_body(100), OrderCreate), "key-1")
+
+    with pytest.raises(IdempotencyConflict):
+        await store.create_order(ALICE, msgspec.convert(order_body(200), OrderCreate), "key-1")
+
+
+async def test_a_shipped_order_is_not_cancellable(store: OrderStore) -> None:
+    await store.seed_demo_data()
+    shipped = await store.list_orders(ALICE, limit=1, cursor=None, status="shipped")
+
+    with pytest.raises(OrderNotCancellable):
+        await store.cancel_order(ALICE, shipped.items[0].id)
+    assert await store.cancel_order(BOB, shipped.items[0].id) is None

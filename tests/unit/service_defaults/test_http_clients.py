@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 import respx
 from litestar import get
 from litestar.testing import AsyncTestClient
@@ -34,3 +37,17 @@ async def test_request_id_and_traceparent_are_forwarded() -> None:
     sent: httpx.Request = downstream.calls.last.request
     assert sent.headers["x-request-id"] == "trace-me-1"
     assert sent.headers["traceparent"] == TRACEPARENT
+
+
+async def test_a_broken_answer_is_an_httpx_error_not_an_aiohttp_one() -> None:
+    async def answer_garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 abc not a status\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, create_http_client(f"http://127.0.0.1:{port}", timeout_s=2.0) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.get("/")

@@ -40,6 +40,21 @@ def load_settings(settings_type: type[S], prefix: str, environ: Mapping[str, str
         raise ConfigError(_name_the_variable(str(exc), prefix)) from None
 
 
+def refuse_outside_dev(settings: msgspec.Struct, prefix: str, *dev_aids: str) -> None:
+    """Stop start-up when a dev aid is set outside dev mode, naming its variable.
+
+    Demo data and response delays are test and workshop aids; in production they
+    would plant made-up records in real accounts or slow every caller.
+    """
+    if getattr(settings, "environment", "production") == "dev":
+        return
+    for name in dev_aids:
+        if getattr(settings, name):
+            raise ValueError(
+                f"{prefix}{name.upper()} is honoured only with {prefix}ENVIRONMENT=dev"
+            )
+
+
 def _name_the_variable(message: str, prefix: str) -> str:
     # msgspec says "Expected `int`, got `str` - at `$.port`"; users set USERS_PORT.
     text, _, where = message.partition(" - at `$.")

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from service_defaults import settings as defaults
+from service_defaults.settings import refuse_outside_dev
 
 PREFIX = "ORDERS_"
 
@@ -25,17 +26,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     seed_demo_data: bool = False
 
     def __post_init__(self) -> None:
-        # Both are test and demo aids; in production they would slow every caller
-        # or plant made-up orders in real accounts.
-        if self.environment != "dev":
-            if self.dev_response_delay_ms:
-                raise ValueError(
-                    f"{PREFIX}DEV_RESPONSE_DELAY_MS is honoured only with {PREFIX}ENVIRONMENT=dev"
-                )
-            if self.seed_demo_data:
-                raise ValueError(
-                    f"{PREFIX}SEED_DEMO_DATA is honoured only with {PREFIX}ENVIRONMENT=dev"
-                )
+        refuse_outside_dev(self, PREFIX, "seed_demo_data", "dev_response_delay_ms")
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

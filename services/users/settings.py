@@ -8,6 +8,9 @@ from typing import Annotated, Literal
 import msgspec
 
 from service_defaults.settings import load_settings as load_prefixed
+from service_defaults.settings import refuse_outside_dev
+
+PREFIX = "USERS_"
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -25,12 +28,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dev_response_delay_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 0
 
     def __post_init__(self) -> None:
-        if self.environment == "production":
-            if self.seed_demo_users:
-                raise ValueError("USERS_SEED_DEMO_USERS is for dev mode only")
-            if self.dev_response_delay_ms:
-                raise ValueError("USERS_DEV_RESPONSE_DELAY_MS is for dev mode only")
+        refuse_outside_dev(self, PREFIX, "seed_demo_users", "dev_response_delay_ms")
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
-    return load_prefixed(Settings, "USERS_", environ)
+    return load_prefixed(Settings, PREFIX, environ)

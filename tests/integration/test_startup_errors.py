@@ -16,6 +16,8 @@ pytestmark = pytest.mark.integration
 SERVICES = {"users": "USERS_", "orders": "ORDERS_"}
 BAD_URLS = {
     "driver missing": "mysql+mysqldb://app:secret@127.0.0.1/app",
+    # Nothing listens on port 1: the connection is refused.
+    "connection refused": "postgresql+psycopg://app:secret@127.0.0.1:1/app",
     "not a URL": "not a database url",
     "no such directory": "sqlite:////nonexistent/app.db",
     # A directory where the database file should be: found only when opened.

@@ -10,6 +10,7 @@ COPY pyproject.toml uv.lock .python-version ./
 RUN uv sync --frozen --no-dev --no-install-project
 
 COPY service_defaults ./service_defaults
+COPY bff_kit ./bff_kit
 COPY edge ./edge
 COPY bff_web ./bff_web
 COPY bff_mobile ./bff_mobile

@@ -15,6 +15,7 @@ from bff_web import settings as bff_web
 from edge import settings as edge
 from services.orders import settings as orders
 from services.users import settings as users
+from tests.unit.test_boundaries import imported_modules
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 MODULES = {
@@ -70,3 +71,20 @@ def test_every_variable_names_a_real_setting_and_loads(where: str, environ: dict
 def test_manifests_were_found() -> None:
     names = {where for where, _ in ENVIRONMENTS}
     assert {"compose:edge", "k8s:edge", "k8s:bff-web", "k8s:orders"} <= names
+
+
+def test_the_image_holds_every_package_a_deployable_imports() -> None:
+    root = INFRA.parent
+    copied = {
+        line.split()[1].split("/")[0]
+        for line in (root / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and "--from" not in line
+    }
+    first_party = {path.parent.name for path in root.glob("*/__init__.py")}
+    imported = {
+        module.split(".")[0]
+        for package in ("edge", "bff_web", "bff_mobile", "services")
+        for module in imported_modules(package)
+    }
+
+    assert (imported & first_party) - copied == set()

@@ -75,13 +75,13 @@ class Topology:
         settings: dict[str, dict[str, str]] = {
             "users": {
                 **token,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{self.state_dir}/users.db",
+                "DATABASE_URL": f"sqlite:///{self.state_dir}/users.db",
                 "SIGNING_KEYS_PATH": str(self.state_dir / "signing-keys.json"),
                 "SEED_DEMO_USERS": "true",
             },
             "orders": {
                 **token,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{self.state_dir}/orders.db",
+                "DATABASE_URL": f"sqlite:///{self.state_dir}/orders.db",
                 "JWKS_URL": jwks_url,
                 "SEED_DEMO_DATA": "true",
             },

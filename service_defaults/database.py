@@ -155,9 +155,6 @@ def _create_engine(url: str, setting: str, threads: int) -> Engine:
         parsed = make_url(url)
     except ArgumentError:
         raise refuse("not a database URL (e.g. sqlite:///.state/app.db)") from None
-    if parsed.drivername == "sqlite+aiosqlite":
-        # Existing settings name the async driver; the same file opens through sqlite3.
-        parsed = parsed.set(drivername="sqlite+pysqlite")
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
             # Every pooled connection would open its own, empty database.
@@ -202,4 +199,6 @@ def _select_one(connection: Connection) -> None:
 
 def _scrub(reason: str, password: str | None) -> str:
     # Drivers' messages name host and port, not the password; this makes sure of it.
+    # One line: psycopg's message adds a second ("Is the server running ...").
+    reason = " ".join(reason.split())
     return reason.replace(password, "***") if password else reason

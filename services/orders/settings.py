@@ -17,7 +17,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 8202
     environment: Literal["dev", "production"] = "production"
-    database_url: str = "sqlite+aiosqlite:///.state/orders.db"
+    database_url: str = "sqlite:///.state/orders.db"
     jwks_url: str = "http://127.0.0.1:8201/.well-known/jwks.json"
     token_issuer: str = "https://localhost:8443/auth"
     token_audience: str = "frontdoor"

@@ -17,7 +17,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8201
     environment: Literal["dev", "production"] = "production"
-    database_url: str = "sqlite+aiosqlite:///.state/users.db"
+    database_url: str = "sqlite:///.state/users.db"
     # Private signing keys; created on first start in dev mode, by
     # `python -m services.users.rotate_keys` otherwise.
     signing_keys_path: str = ".state/signing-keys.json"

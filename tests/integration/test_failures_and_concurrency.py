@@ -95,9 +95,9 @@ def test_users_stopped_fails_the_page_it_is_required_for(edge: httpx.Client, sta
         ("ORDERS_PORT", "eighty"),
         ("ORDERS_ENVIRONMENT", "staging"),
         ("ORDERS_DEV_RESPONSE_DELAY_MS", "100"),  # fault injection outside dev mode
-        ("ORDERS_DATABASE_URL", "sqlite+aiosqlite:////nonexistent/orders.db"),
+        ("ORDERS_DATABASE_URL", "sqlite:////nonexistent/orders.db"),
         # A directory where the database file should be: found only when opened.
-        ("ORDERS_DATABASE_URL", "sqlite+aiosqlite:///{tmp}"),
+        ("ORDERS_DATABASE_URL", "sqlite:///{tmp}"),
     ],
 )
 def test_bad_setting_stops_startup_naming_the_variable(

@@ -36,7 +36,7 @@ def jwks(issuer: TestIssuer) -> Iterator[respx.MockRouter]:
 def make_settings(tmp_path: Path) -> MakeSettings:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "database_url": f"sqlite+aiosqlite:///{tmp_path}/orders.db",
+            "database_url": f"sqlite:///{tmp_path}/orders.db",
             "environment": "dev",
             "jwks_url": JWKS_URL,
             "token_issuer": ISSUER,

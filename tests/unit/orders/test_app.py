@@ -17,7 +17,7 @@ from tests.unit.startup import refuses_to_start, start_and_stop
 
 
 async def test_missing_database_directory_names_the_variable(make_settings: MakeSettings) -> None:
-    app = create_app(make_settings(database_url="sqlite+aiosqlite:////no/such/dir/orders.db"))
+    app = create_app(make_settings(database_url="sqlite:////no/such/dir/orders.db"))
 
     with refuses_to_start(r"^ORDERS_DATABASE_URL: .*/no/such/dir"):
         await start_and_stop(app)
@@ -33,7 +33,7 @@ async def test_malformed_database_url_names_the_variable(make_settings: MakeSett
 async def test_settings_come_from_the_environment_when_not_given(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("ORDERS_DATABASE_URL", "sqlite+aiosqlite:////no/such/dir/orders.db")
+    monkeypatch.setenv("ORDERS_DATABASE_URL", "sqlite:////no/such/dir/orders.db")
     app = create_app()
 
     with refuses_to_start("ORDERS_DATABASE_URL"):
@@ -44,7 +44,7 @@ async def test_unopenable_database_stops_startup_naming_the_variable(
     make_settings: MakeSettings, tmp_path: Path, jwks: respx.MockRouter
 ) -> None:
     # The path is a directory: SQLite cannot open it as a database file.
-    app = create_app(make_settings(database_url=f"sqlite+aiosqlite:///{tmp_path}"))
+    app = create_app(make_settings(database_url=f"sqlite:///{tmp_path}"))
 
     with refuses_to_start(r"^ORDERS_DATABASE_URL: cannot open the database"):
         await start_and_stop(app)

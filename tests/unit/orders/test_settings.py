@@ -13,7 +13,7 @@ def test_defaults_are_production_on_port_8202() -> None:
 
     assert settings == Settings()
     assert (settings.environment, settings.port) == ("production", 8202)
-    assert settings.database_url == "sqlite+aiosqlite:///.state/orders.db"
+    assert settings.database_url == "sqlite:///.state/orders.db"
 
 
 def test_variables_are_converted_from_strings() -> None:

@@ -23,7 +23,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         environment="dev",
         seed_demo_users=True,
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/users.db",
+        database_url=f"sqlite:///{tmp_path}/users.db",
         signing_keys_path=str(tmp_path / "keys.json"),
     )
 

@@ -18,7 +18,7 @@ from tests.unit.startup import refuses_to_start, start_and_stop
 def production(tmp_path: Path, keys: Path) -> Settings:
     return Settings(
         environment="production",
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/users.db",
+        database_url=f"sqlite:///{tmp_path}/users.db",
         signing_keys_path=str(keys),
     )
 
@@ -65,7 +65,7 @@ async def test_dev_mode_creates_a_dev_key_file_owner_only(tmp_path: Path) -> Non
     keys = tmp_path / "keys.json"
     settings = Settings(
         environment="dev",
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/users.db",
+        database_url=f"sqlite:///{tmp_path}/users.db",
         signing_keys_path=str(keys),
     )
 
@@ -78,7 +78,7 @@ async def test_dev_mode_creates_a_dev_key_file_owner_only(tmp_path: Path) -> Non
 async def test_dev_mode_with_a_missing_key_directory_names_the_variable(tmp_path: Path) -> None:
     settings = Settings(
         environment="dev",
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/users.db",
+        database_url=f"sqlite:///{tmp_path}/users.db",
         signing_keys_path=str(tmp_path / "absent" / "keys.json"),
     )
 

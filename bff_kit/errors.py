@@ -17,3 +17,7 @@ class UpstreamError(HTTPException):
     """A service failed the BFF: an optional section degrades, a required one fails the screen."""
 
     status_code = 502
+
+
+# What an UpstreamError can answer, for the BFFs' OpenAPI documents.
+UPSTREAM_FAILURES = (502, 503, 504)

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 from bff_kit.errors import UpstreamError
 
 T = TypeVar("T")
+# Names the degraded sections of an answer, for clients that read headers first.
+DEGRADED_HEADER = "X-Degraded"
 
 
 class Screen:
@@ -34,6 +36,10 @@ class Screen:
     def degraded(self) -> list[str]:
         """The optional sections that failed, in the order the screen named them."""
         return [name for name in self._optional if name in self._failed]
+
+    def degraded_headers(self) -> dict[str, str]:
+        """`X-Degraded: recent_orders, stats` when sections are missing, else nothing."""
+        return {DEGRADED_HEADER: ", ".join(self.degraded)} if self.degraded else {}
 
     async def __aenter__(self) -> Screen:
         await self._group.__aenter__()

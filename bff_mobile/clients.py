@@ -13,12 +13,12 @@ import httpx
 from litestar.exceptions import NotFoundException
 
 from bff_kit.answers import decode
-from bff_mobile.schemas import Order, OrderPage, OrderStats, Profile
+from bff_mobile.schemas import ORDER_ID_PATTERN, Order, OrderPage, OrderStats, Profile
 
 # The orders service's ids: 32 lowercase hex digits (its contract, copied). Anything
 # else names no order, and could name another endpoint: "stats", or "?status=x"
 # once the client's path has been decoded.
-ORDER_ID = re.compile(r"[0-9a-f]{32}")
+ORDER_ID = re.compile(ORDER_ID_PATTERN)
 
 
 def order_path(order_id: str) -> str:

@@ -9,6 +9,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
 from bff_kit.bearer import require_bearer
+from bff_kit.errors import UPSTREAM_FAILURES
 from bff_kit.fanout import Screen
 from bff_mobile.caching import cached_json
 from bff_mobile.clients import OrdersClient, UsersClient
@@ -42,7 +43,6 @@ Cursor = Annotated[
         schema_extra={"pattern": CURSOR_PATTERN},
     ),
 ]
-UPSTREAM_FAILURES = (502, 503, 504)
 NOT_MODIFIED = ResponseSpec(None, description="Not Modified: the If-None-Match tag is current.")
 
 
@@ -77,8 +77,7 @@ class MobileController(Controller):
             degraded=screen.degraded,
         )
         response = cached_json(request, home)
-        if screen.degraded:
-            response.headers["X-Degraded"] = ", ".join(screen.degraded)
+        response.headers.update(screen.degraded_headers())
         return response
 
     @get("/orders", responses=screen_responses(OrderRows, 400, 401, 422))

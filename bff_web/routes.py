@@ -9,6 +9,7 @@ from litestar.exceptions import ClientException
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 
 from bff_kit.bearer import require_bearer
+from bff_kit.errors import UPSTREAM_FAILURES
 from bff_kit.fanout import Screen
 from bff_web.clients import REPLAYED_HEADER, OrdersClient, UsersClient
 from bff_web.schemas import (
@@ -28,7 +29,6 @@ Users = NamedDependency[UsersClient]
 Orders = NamedDependency[OrdersClient]
 
 RECENT_ORDERS = 5
-DEGRADED_HEADER = "X-Degraded"
 # Personal data, assembled per request: no cache, private or shared, may keep it.
 # (The mobile BFF revalidates with ETags instead; a browser page reloads whole.)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -58,8 +58,6 @@ Cursor = Annotated[
     ),
 ]
 Status = Annotated[OrderStatus | None, QueryParameter()]
-# What a BFF adds to the services' own answers: a failed or unreachable service.
-UPSTREAM_FAILURES = (502, 503, 504)
 
 
 class WebController(Controller):
@@ -82,8 +80,7 @@ class WebController(Controller):
             stats=stats.result(),
             degraded=screen.degraded,
         )
-        headers = {DEGRADED_HEADER: ", ".join(screen.degraded)} if screen.degraded else {}
-        return Response(body, headers={**NO_STORE, **headers})
+        return Response(body, headers={**NO_STORE, **screen.degraded_headers()})
 
     @get("/orders", responses=problem_responses(400, 401, 422, *UPSTREAM_FAILURES))
     async def orders(

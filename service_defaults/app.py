@@ -63,7 +63,7 @@ def create_service_app(
     app = Litestar(
         route_handlers=[*api, *create_health_handlers(readiness or {}, readiness_info)],
         middleware=list(middleware),
-        lifespan=[resources.lifespan] if resources else [],
+        lifespan=[resources.lifespan] if resources is not None else [],
         exception_handlers=PROBLEM_HANDLERS,
         dependencies=dict(dependencies or {}),
         openapi_config=openapi_config or create_openapi_config(title),

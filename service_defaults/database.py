@@ -1,9 +1,8 @@
 """`Database`: units of work on a synchronous SQLAlchemy engine, each run in one thread hop.
 
-A unit of work is a plain function of a `Connection`, run whole on a small thread pool.
-The async engine over aiosqlite hopped threads once per cursor operation (nine times per
-orders list, 1.3 ms of CPU for 29 µs of SQL). `open_database` turns every way of failing
-to open into one `ConfigError` line naming the setting.
+A unit of work is a plain function of a `Connection`, run whole on a small thread pool
+(docs/performance.md has the measurements that chose this). `open_database` turns every
+way of failing to open into one `ConfigError` line naming the setting.
 """
 
 from __future__ import annotations
@@ -11,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Concatenate, Generic, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -25,6 +24,9 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from service_defaults.settings import ConfigError
 
+if TYPE_CHECKING:
+    import psycopg
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -33,12 +35,16 @@ T = TypeVar("T")
 DEFAULT_THREADS = 4
 PING_TIMEOUT_S = 1.0
 
-# The seam for cancellation: how another thread stops the statement a worker runs.
-# sqlite3's interrupt() is safe from any thread; psycopg (a sync driver, so it fits
-# this pool) would add `"postgresql": lambda c: c.cancel_safe()`. Without an entry
-# a cancelled statement runs to its end and its result is dropped.
-INTERRUPTERS: dict[str, Callable[[DBAPIConnection], None]] = {
+# A server that does not answer a connection attempt must not hold a worker thread
+# for the operating system's TCP timeout (minutes).
+CONNECT_TIMEOUT_S = 5
+
+# How another thread stops the statement a worker runs, by dialect: sqlite3's
+# interrupt() and psycopg's cancel_safe() are both safe from any thread. Without an
+# entry a cancelled statement runs to its end and its result is dropped.
+INTERRUPTERS: Mapping[str, Callable[[DBAPIConnection], None]] = {
     "sqlite": lambda connection: cast("sqlite3.Connection", connection).interrupt(),
+    "postgresql": lambda connection: cast("psycopg.Connection[Any]", connection).cancel_safe(),
 }
 
 
@@ -122,28 +128,34 @@ class Database:
                 job.attach(None)
 
 
-def open_database(
-    url: str, *, setting: str, threads: int = DEFAULT_THREADS
-) -> AbstractAsyncContextManager[Database]:
-    """The URL, its driver and an SQLite file's directory are checked now, so that
-    `create_app` refuses a bad setting before serving; the connection is made on entry."""
-    database = Database(_create_engine(url, setting, threads), threads=threads)
-    return _connected(database, setting)
-
-
 @asynccontextmanager
-async def _connected(database: Database, setting: str) -> AsyncIterator[Database]:
+async def open_database(
+    url: str, *, setting: str, threads: int = DEFAULT_THREADS
+) -> AsyncIterator[Database]:
+    """The database, connected once to prove it answers; closed on the way out.
+
+    Call it from a lifespan: the URL, its driver and an SQLite file's directory
+    are checked first, then one connection is made.
+    """
+    database = Database(_create_engine(url, setting, threads), threads=threads)
     try:
-        await database.run(_select_one)
-    except SQLAlchemyError as exc:
-        await database.close()
-        # The driver's own words, without SQLAlchemy's "[SQL: ...]" and link.
-        reason = _scrub(str(getattr(exc, "orig", None) or exc), database.engine.url.password)
-        raise ConfigError(f"{setting}: cannot open the database: {reason}") from None
-    try:
+        async with refusals_name(setting, database.engine.url.password):
+            await database.run(_select_one)
         yield database
     finally:
         await database.close()
+
+
+@asynccontextmanager
+async def refusals_name(setting: str, password: str | None = None) -> AsyncIterator[None]:
+    """Start-up work the database refuses (a role without CREATE, a full disk) stops
+    start-up with one line naming the setting, never a traceback."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        # The driver's own words, without SQLAlchemy's "[SQL: ...]" and link.
+        reason = _scrub(str(getattr(exc, "orig", None) or exc), password)
+        raise ConfigError(f"{setting}: cannot open the database: {reason}") from None
 
 
 def _create_engine(url: str, setting: str, threads: int) -> Engine:
@@ -153,7 +165,7 @@ def _create_engine(url: str, setting: str, threads: int) -> Engine:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise refuse("not a database URL (e.g. sqlite:///.state/app.db)") from None
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
@@ -164,13 +176,19 @@ def _create_engine(url: str, setting: str, threads: int) -> Engine:
             raise refuse(f"directory {directory} does not exist")
     try:
         # pool_pre_ping pays off only for servers, whose connections can go stale.
-        pre_ping = parsed.get_backend_name() != "sqlite"
-        engine = sa.create_engine(parsed, pool_size=threads, max_overflow=0, pool_pre_ping=pre_ping)
+        server = parsed.get_backend_name() != "sqlite"
+        engine = sa.create_engine(
+            parsed,
+            pool_size=threads,
+            max_overflow=0,
+            pool_pre_ping=server,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT_S} if server else {},
+        )
     except NoSuchModuleError:
         raise refuse(f"SQLAlchemy has no driver {parsed.drivername!r}") from None
     except ImportError as exc:
         raise refuse(f"the driver for {parsed.drivername!r} is not installed ({exc})") from None
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: sqlite's ?timeout=abc
         raise refuse(_scrub(str(exc), parsed.password)) from None
     if engine.dialect.is_async:
         # The seam for asyncpg and the like: `AsyncConnection.run_sync(work)` runs the

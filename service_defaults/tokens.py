@@ -43,6 +43,9 @@ class JwksKeySource:
     An unknown `kid` triggers at most one refetch per `refetch_floor_s`, and
     concurrent misses share that one fetch: a flood of made-up kids costs the
     issuer nothing. When the issuer is down the keys already known stay in use.
+    The fetch is a task of its own, shielded from its callers: a request cut off
+    by its deadline mid-fetch must not leave every caller without keys until the
+    next refetch is allowed.
     """
 
     def __init__(
@@ -60,7 +63,7 @@ class JwksKeySource:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
         self._attempted_at = float("-inf")
-        self._lock = asyncio.Lock()
+        self._fetching: asyncio.Task[None] | None = None
 
     @property
     def ready(self) -> bool:
@@ -69,43 +72,46 @@ class JwksKeySource:
     async def ensure_loaded(self) -> bool:
         """Fetch the keys if none are known yet (a readiness check); True once some are."""
         if not self._keys and time.monotonic() - self._attempted_at >= self._floor_s:
-            await self._refresh(seen_attempt=self._attempted_at)
+            await self._refresh()
         return self.ready
 
     async def key_for(self, kid: str) -> jwt.PyJWK | None:
         now = time.monotonic()
         stale = now - self._fetched_at > self._ttl_s
-        if stale or kid not in self._keys:
-            if now - self._attempted_at >= self._floor_s:
-                await self._refresh(seen_attempt=self._attempted_at)
-            elif self._lock.locked():
-                # A fetch is in flight: its answer may hold this kid, so wait for it.
-                async with self._lock:
-                    pass
+        missing = stale or kid not in self._keys
+        # A fetch in flight may hold this kid too: wait for it rather than start one.
+        if missing and (now - self._attempted_at >= self._floor_s or self._fetching is not None):
+            await self._refresh()
         return self._keys.get(kid)
 
-    async def _refresh(self, seen_attempt: float) -> None:
-        async with self._lock:
-            if self._attempted_at != seen_attempt:
-                return  # another request fetched while this one waited
+    async def _refresh(self) -> None:
+        if self._fetching is None:
             self._attempted_at = time.monotonic()
-            try:
-                response = await self._client.get(self._url)
-                response.raise_for_status()
-                document = response.json()
-                if not isinstance(document, dict):
-                    raise jwt.PyJWKSetError("the JWKS is not a JSON object")
-                keys = jwt.PyJWKSet.from_dict(document).keys
-            except (httpx.HTTPError, ValueError, jwt.PyJWKSetError, jwt.PyJWKError) as exc:
-                log.warning(
-                    "JWKS fetch from %s failed, keeping %d known keys: %s",
-                    self._url,
-                    len(self._keys),
-                    exc,
-                )
-                return
-            self._keys = {key.key_id: key for key in keys if key.key_id}
-            self._fetched_at = time.monotonic()
+            self._fetching = asyncio.create_task(self._fetch())
+            self._fetching.add_done_callback(self._fetched)
+        await asyncio.shield(self._fetching)
+
+    def _fetched(self, _: asyncio.Task[None]) -> None:
+        self._fetching = None
+
+    async def _fetch(self) -> None:
+        try:
+            response = await self._client.get(self._url)
+            response.raise_for_status()
+            document = response.json()
+            if not isinstance(document, dict):
+                raise jwt.PyJWKSetError("the JWKS is not a JSON object")
+            keys = jwt.PyJWKSet.from_dict(document).keys
+        except (httpx.HTTPError, ValueError, jwt.PyJWKSetError, jwt.PyJWKError) as exc:
+            log.warning(
+                "JWKS fetch from %s failed, keeping %d known keys: %s",
+                self._url,
+                len(self._keys),
+                exc,
+            )
+            return
+        self._keys = {key.key_id: key for key in keys if key.key_id}
+        self._fetched_at = time.monotonic()
 
 
 class TokenVerifier:

@@ -12,7 +12,7 @@ from litestar.di import Provide
 
 from service_defaults.app import SERVICE_DEADLINE, create_service_app
 from service_defaults.bearer import provide_principal
-from service_defaults.database import Database, open_database
+from service_defaults.database import Database, open_database, refusals_name
 from service_defaults.health import ping_check
 from service_defaults.http_clients import create_http_client
 from service_defaults.resources import Resources
@@ -39,9 +39,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Opened]:
         create_http_client("", timeout_s=JWKS_TIMEOUT_S, max_connections=4) as jwks_client,
     ):
         store = OrderStore(database)
-        await store.create_tables()
-        if settings.seed_demo_data:
-            await store.seed_demo_data()
+        async with refusals_name("ORDERS_DATABASE_URL"):
+            await store.create_tables()
+            if settings.seed_demo_data:
+                await store.seed_demo_data()
         # Signing keys load on the first request, so a slow issuer does not hold
         # back a service that can answer without it.
         verifier = TokenVerifier(

@@ -14,7 +14,7 @@ from litestar.di import Provide
 
 from service_defaults.app import SERVICE_DEADLINE, create_service_app
 from service_defaults.bearer import provide_principal
-from service_defaults.database import Database, open_database
+from service_defaults.database import Database, open_database, refusals_name
 from service_defaults.health import ping_check
 from service_defaults.resources import Resources
 from service_defaults.settings import ConfigError
@@ -67,9 +67,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Opened]:
         # Computed once now, off the loop: the first unknown username must not
         # take longer than the others and so reveal that it is unknown.
         await asyncio.to_thread(unknown_user_hash)
-        await store.create_tables()
-        if settings.seed_demo_users:
-            await store.seed_demo_users()
+        async with refusals_name("USERS_DATABASE_URL"):
+            await store.create_tables()
+            if settings.seed_demo_users:
+                await store.seed_demo_users()
         # The issuer verifies its own tokens with its own key ring: no JWKS fetch.
         verifier = TokenVerifier(
             key_ring, issuer=settings.token_issuer, audience=settings.token_audience

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import QueuePool
 
-from service_defaults.database import Database, open_database
+from service_defaults.database import Database, open_database, refusals_name
 from service_defaults.settings import ConfigError
 
 SETTING = "TEST_DATABASE_URL"
@@ -178,13 +178,9 @@ async def test_leaving_the_context_closes_the_pool(tmp_path: Path) -> None:
         await db.run(count_notes)
 
 
-def test_a_malformed_url_is_refused_before_connecting() -> None:
-    with pytest.raises(ConfigError, match=rf"^{SETTING}: cannot open the database: not a database"):
-        open_database("not a database url", setting=SETTING)
-
-
 UNUSABLE = {
     "not a URL": "not a database url",
+    "a port that is no number": "postgresql+psycopg://frontdoor:s3cret@127.0.0.1:abc/orders",
     "driver not installed": "mysql+mysqldb://frontdoor:s3cret@127.0.0.1:1/orders",
     "no such driver": "nosuch+driver://frontdoor:s3cret@127.0.0.1:1/orders",
     "connection refused": "postgresql+psycopg://frontdoor:s3cret@127.0.0.1:1/orders",
@@ -195,6 +191,7 @@ UNUSABLE = {
 }
 REASONS = {
     "not a URL": "not a database URL",
+    "a port that is no number": "not a database URL",
     "driver not installed": "the driver for 'mysql+mysqldb' is not installed",
     "no such driver": "SQLAlchemy has no driver 'nosuch+driver'",
     "connection refused": "Connection refused",
@@ -220,3 +217,15 @@ async def test_unusable_database_is_one_line_naming_the_setting(case: str, tmp_p
     assert "\n" not in message
     assert "s3cret" not in message
     assert "127.0.0.1:1/orders" not in message  # nor the rest of the URL
+
+
+async def test_start_up_work_the_database_refuses_is_one_line(tmp_path: Path) -> None:
+    def refused_work(connection: Connection) -> None:
+        connection.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
+
+    async with open_database(f"sqlite:///{tmp_path}/a.db", setting=SETTING) as db:
+        with pytest.raises(ConfigError) as raised:
+            async with refusals_name(SETTING):
+                await db.run_in_transaction(refused_work)
+
+    assert str(raised.value) == f"{SETTING}: cannot open the database: no such table: no_such_table"

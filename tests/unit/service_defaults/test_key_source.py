@@ -154,3 +154,23 @@ async def test_known_keys_keep_verifying_when_the_jwks_endpoint_fails(
 
     assert principal.subject == "still-here"
     assert route.call_count == 2
+
+
+async def test_a_fetch_whose_caller_was_cut_off_still_brings_the_keys(
+    issuer: TestIssuer, wire: respx.MockRouter, http_client: httpx.AsyncClient
+) -> None:
+    async def slow_jwks(_: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.2)
+        return httpx.Response(200, json=issuer.jwks())
+
+    route = wire.get(JWKS_URL).mock(side_effect=slow_jwks)
+    verifier = make_verifier(http_client)
+
+    # The first caller's deadline ends mid-fetch (a service's cut-off does this).
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await verifier.verify(issuer.token())
+    principal = await verifier.verify(issuer.token())
+
+    assert principal.subject == "user-1"
+    assert route.call_count == 1  # the next caller waited for that same fetch

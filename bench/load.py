@@ -22,6 +22,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx/3xx answers and socket errors
+    requests: int = 0  # answered in the run, for figures per request
 
 
 def run_load(
@@ -58,7 +59,9 @@ def parse_wrk(out: str) -> Result:
     )
     errors = int(non_2xx[1]) if non_2xx else 0
     errors += sum(int(n) for n in sockets.groups()) if sockets else 0
-    return Result(float(rate[1]), latency("50"), latency("99"), errors)
+    done = re.search(r"^\s*(\d+) requests in ", out, re.M)
+    requests = int(done[1]) if done else 0
+    return Result(float(rate[1]), latency("50"), latency("99"), errors, requests)
 
 
 async def _load(
@@ -90,4 +93,4 @@ async def _load(
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
 
-    return Result(len(latencies) / elapsed, pct(0.50), pct(0.99), errors)
+    return Result(len(latencies) / elapsed, pct(0.50), pct(0.99), errors, len(latencies))

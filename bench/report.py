@@ -17,6 +17,7 @@ def summarize(rounds: Sequence[Result]) -> Result:
         median(r.p50_ms for r in rounds),
         median(r.p99_ms for r in rounds),
         sum(r.errors for r in rounds),
+        sum(r.requests for r in rounds),
     )
 
 

@@ -49,6 +49,10 @@ def raise_for_answer(response: httpx.Response, *, service: str) -> None:
         )
     if status == 503:
         raise UpstreamError(detail=f"The {service} service is unavailable.")
+    if status == 504:  # the budget handed down ran out there
+        raise UpstreamError(
+            status_code=504, detail=f"The {service} service did not answer in time."
+        )
     if status >= 500:
         raise UpstreamError(detail=f"The {service} service failed to answer.")
     log.warning("%s on %s answered %d", _what(response), service, status)

@@ -117,7 +117,11 @@ class CircuitBreakerTransport(httpx.AsyncBaseTransport):
             # The one bound on the whole call, retries and their pauses included.
             async with asyncio.timeout(timeout_s):
                 response = await self._inner.handle_async_request(request)
-                await response.aread()
+                try:
+                    await response.aread()
+                except BaseException:
+                    await response.aclose()  # give its connection back to the pool
+                    raise
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             # httpx-aiohttp reports a refused connection as a ConnectTimeout too:
             # either way the request never reached the service.
@@ -136,7 +140,11 @@ class CircuitBreakerTransport(httpx.AsyncBaseTransport):
             if probing:
                 self._breaker.release_probe()
             raise
-        if response.status_code >= 500:
+        if response.status_code == 504:
+            # The service ran out of the budget it was handed: judged like a timeout
+            # here, so a caller whose budget was nearly spent cannot trip the circuit.
+            self._timed_out(timeout_s, probing)
+        elif response.status_code >= 500:
             self._failed(f"status_{response.status_code}")
         else:
             self._breaker.record_success()
@@ -164,8 +172,7 @@ class CircuitBreakerTransport(httpx.AsyncBaseTransport):
         self._count(outcome)
 
     def _count(self, outcome: str) -> None:
-        self._metrics.calls.labels(self._name, outcome).inc()
-        self._metrics.breaker.labels(self._name).set(int(self._breaker.state))
+        self._metrics.count_call(self._name, outcome, int(self._breaker.state))
 
     async def aclose(self) -> None:
         await self._inner.aclose()

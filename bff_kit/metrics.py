@@ -6,6 +6,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class UpstreamMetrics:
+    """The metric families, and each upstream's series in them.
+
+    A series is looked up once and kept: prometheus_client's `labels()` takes a
+    lock and builds a key on every call, twice per call to a service otherwise.
+    Each appears on first use, so an outcome that never happened has no line.
+    """
+
     def __init__(self, registry: CollectorRegistry) -> None:
         self.calls = Counter(
             "frontdoor_bff_upstream_calls",
@@ -25,3 +32,24 @@ class UpstreamMetrics:
             ["upstream"],
             registry=registry,
         )
+        self._calls: dict[tuple[str, str], Counter] = {}
+        self._retries: dict[str, Counter] = {}
+        self._states: dict[str, Gauge] = {}
+
+    def count_call(self, upstream: str, outcome: str, state: int) -> None:
+        """One call's outcome, and the circuit's state after it."""
+        key = (upstream, outcome)
+        calls = self._calls.get(key)
+        if calls is None:
+            calls = self._calls[key] = self.calls.labels(upstream, outcome)
+        calls.inc()
+        gauge = self._states.get(upstream)
+        if gauge is None:
+            gauge = self._states[upstream] = self.breaker.labels(upstream)
+        gauge.set(state)
+
+    def count_retry(self, upstream: str) -> None:
+        retries = self._retries.get(upstream)
+        if retries is None:
+            retries = self._retries[upstream] = self.retries.labels(upstream)
+        retries.inc()

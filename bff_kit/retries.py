@@ -6,6 +6,7 @@ import httpx
 import stamina
 
 from bff_kit.metrics import UpstreamMetrics
+from service_defaults.deadlines import stamp_budget
 
 # Methods that are safe to send twice; a POST is sent once, whatever happens.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -77,17 +78,17 @@ class RetryTransport(httpx.AsyncBaseTransport):
         self._budget.record_call()
         if request.method not in IDEMPOTENT or self._attempts <= 1:
             return await self._inner.handle_async_request(request)
-        tries = 0
+        try:
+            return await self._attempt(request, last=False)  # one of two or more
+        except _TryAgain:
+            pass
+        tries = 1
 
         async def attempt() -> httpx.Response:
             nonlocal tries
             tries += 1
             return await self._attempt(request, last=tries >= self._attempts)
 
-        try:
-            return await attempt()
-        except _TryAgain:
-            pass
         try:
             return await self._retrying(attempt)
         except _TryAgain as exhausted:
@@ -98,6 +99,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
             raise exhausted.failure from None
 
     async def _attempt(self, request: httpx.Request, *, last: bool) -> httpx.Response:
+        stamp_budget(request)  # what is left now, not what was left at the first attempt
         try:
             response = await self._inner.handle_async_request(request)
         except httpx.RequestError as exc:
@@ -117,7 +119,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
     def _spend(self) -> bool:
         if self._budget.try_spend():
-            self._metrics.retries.labels(self._name).inc()
+            self._metrics.count_retry(self._name)
             return True
         return False
 

@@ -22,7 +22,7 @@ from bff_kit.faults import FaultTransport
 from bff_kit.metrics import UpstreamMetrics
 from bff_kit.retries import RetryBudget, RetryTransport
 from bff_kit.settings import BffSettings
-from service_defaults.deadlines import BUDGET_HEADER, current_deadline
+from service_defaults.deadlines import current_deadline, stamp_budget
 from service_defaults.http_clients import create_http_client, create_network_transport
 from service_defaults.metrics import create_registry
 
@@ -53,7 +53,7 @@ class DeadlineTransport(httpx.AsyncBaseTransport):
                 phase: remaining if limit is None else min(limit, remaining)
                 for phase, limit in timeouts.items()
             }
-            request.headers[BUDGET_HEADER] = str(max(1, int(remaining * 1000)))
+            stamp_budget(request)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:

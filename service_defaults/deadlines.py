@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Protocol
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,6 +61,18 @@ def budget_s(value: str | bytes | None, default_s: float) -> float:
 def current_deadline() -> Deadline | None:
     """The deadline of the request being handled, or None outside one."""
     return _deadline.get()
+
+
+def stamp_budget(request: HasHeaders) -> None:
+    """Tell the next hop how much of the current deadline is left, in milliseconds."""
+    deadline = _deadline.get()
+    if deadline is not None:
+        request.headers[BUDGET_HEADER] = str(max(1, int(deadline.remaining() * 1000)))
+
+
+class HasHeaders(Protocol):
+    @property
+    def headers(self) -> MutableMapping[str, str]: ...
 
 
 @contextmanager

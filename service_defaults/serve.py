@@ -65,6 +65,12 @@ def configure_logging() -> None:
     # Written on the event loop's thread: a QueueHandler's writer thread was
     # measured slower here (it contends for the GIL on every line).
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    # LOG_FORMAT names no thread, process or source line: spare every record
+    # (one per request at least) looking them up, as logging's docs advise.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging._srcfile = None
     for handler in logging.getLogger().handlers:
         handler.addFilter(_RequestIdOnEveryLine())
     # httpx logs every request at INFO; the access log already says it once.

@@ -212,3 +212,13 @@ async def test_503_after_the_retries_is_502_naming_the_service_unavailable(
 
     assert raised.value.status_code == 502
     assert raised.value.detail == "The svc service is unavailable."
+
+
+async def test_a_services_504_is_the_callers_504(svc: Svc, wire: respx.MockRouter) -> None:
+    wire.get(WIDGET_URL).respond(504, json={"detail": "budget spent"})
+
+    with pytest.raises(UpstreamError) as raised:
+        await get_widget(svc)
+
+    assert raised.value.status_code == 504
+    assert raised.value.detail == "The svc service did not answer in time."

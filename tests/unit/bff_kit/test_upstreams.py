@@ -208,3 +208,24 @@ async def test_each_call_is_bounded_by_the_client_timeout_without_a_deadline(
                 await svc.http.get("/widgets/w1")
 
     assert raised.value.status_code == 504
+
+
+async def test_each_retry_tells_the_service_what_is_left_now(
+    svc: Svc, wire: respx.MockRouter
+) -> None:
+    budgets: list[int] = []  # as each attempt sent it: the retry re-sends the same request
+
+    async def slow_503_then_ok(request: httpx.Request) -> httpx.Response:
+        budgets.append(int(request.headers[BUDGET_HEADER]))
+        if len(budgets) == 1:
+            await asyncio.sleep(0.2)
+            return httpx.Response(503)
+        return httpx.Response(200, json=WIDGET)
+
+    wire.get(WIDGET_URL).mock(side_effect=slow_503_then_ok)
+
+    with within_deadline(1.0):
+        await svc.http.get("/widgets/w1")
+
+    first, second = budgets
+    assert first - second >= 150, budgets

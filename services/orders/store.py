@@ -54,9 +54,6 @@ class OrderStore:
     async def create_tables(self) -> None:
         await self._database.run_in_transaction(metadata.create_all)
 
-    async def ping(self) -> bool:
-        return await self._database.ping()
-
     async def get_order(self, owner: str, order_id: str) -> Order | None:
         return await self._database.run(_load_order, owner, order_id)
 

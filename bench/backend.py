@@ -2,7 +2,8 @@
 
 `python -m bench.backend PORT JWKS_FILE [CERT KEY]` serves the JWKS at
 `/.well-known/jwks.json` and a fixed ~100-byte JSON body for every other GET; over TLS
-when given a certificate and key.
+when given a certificate and key. It also swallows OTLP trace exports (`POST /v1/traces`),
+for the traced edge: a sink that reads and drops them, as cheap as a receiver can be.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ def create_backend(jwks: bytes) -> Callable[..., Awaitable[None]]:
         scope: Message, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Any]
     ) -> None:
         status, body = 200, jwks if scope["path"] == "/.well-known/jwks.json" else BODY
-        if scope["method"] != "GET":
+        if scope["path"] == "/v1/traces":
+            while (await receive()).get("more_body"):
+                pass
+            body = b""  # an empty ExportTraceServiceResponse: all accepted
+        elif scope["method"] != "GET":
             status, body = 405, b'{"detail":"GET only"}'
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
         await send({"type": "http.response.start", "status": status, "headers": headers})

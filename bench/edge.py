@@ -39,7 +39,14 @@ from bench.tokens import BenchIssuer
 from devstack.certs import ensure_dev_certificates
 
 Load = Callable[[Scenario, int, float], Result]
-SINGLE_CONNECTION = ("direct", "direct-tls", "edge-pass", "edge-jwt-mem", "nginx")
+SINGLE_CONNECTION = (
+    "direct",
+    "direct-tls",
+    "edge-pass",
+    "edge-jwt-mem",
+    "edge-jwt-traced",
+    "nginx",
+)
 TLS_NOTE = """\
 note: a is plain HTTP; a' and b-e terminate TLS (keep-alive: one handshake per connection,
 record encryption per request), so their gap to a includes TLS, not only proxying. a' is
@@ -72,7 +79,7 @@ def start(work: Path, children: list[Child]) -> tuple[list[Scenario], ssl.SSLCon
     """Start every process, wait until each is ready, and check each scenario answers."""
     certs, issuer = ensure_dev_certificates(work / "certs"), BenchIssuer()
     (work / "jwks.json").write_text(json.dumps(issuer.jwks()))
-    backend_port, tls_port, nginx_port, bare_port, *edge_ports = free_ports(7)
+    backend_port, tls_port, nginx_port, bare_port, *edge_ports = free_ports(8)
     backend, tls_backend = f"http://127.0.0.1:{backend_port}", f"https://127.0.0.1:{tls_port}"
     argv = (sys.executable, "-m", "bench.backend", str(backend_port), str(work / "jwks.json"))
     tls_argv = (*argv[:3], str(tls_port), argv[4], str(certs.cert_file), str(certs.key_file))

@@ -52,10 +52,17 @@ def ratios(loaded: Mapping[str, Result], single: Mapping[str, Result]) -> str:
         if "edge-jwt-mem" in single and "direct" in single
         else None
     )
+    traced_p50 = (
+        single["edge-jwt-traced"].p50_ms - single["edge-jwt-mem"].p50_ms
+        if "edge-jwt-traced" in single and "edge-jwt-mem" in single
+        else None
+    )
     rows: list[tuple[str, float | None, str, float | None, str]] = [
         ("edge (c) / direct (a) throughput", div(jwt, direct), ">=", 0.40, ""),
         ("JWT + limiter cost, 1 - c/b", None if cost is None else 1 - cost, "<=", 0.15, ""),
         ("Redis limiter / memory limiter, d/c", div(redis, jwt), ">=", 0.85, ""),
+        ("traced / untraced, c'/c, reference", div(rps("edge-jwt-traced"), jwt), "", None, ""),
+        ("p50 added by tracing, 1 connection, c' - c", traced_p50, "", None, " ms"),
         ("added p50 at one connection, c - a", added, "<=", 0.5, " ms"),
         ("edge (c) / direct over TLS (a'), reference", div(jwt, rps("direct-tls")), "", None, ""),
         ("nginx (e) / direct (a), reference", div(rps("nginx"), direct), "", None, ""),

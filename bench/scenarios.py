@@ -23,6 +23,7 @@ LABELS = {
     "edge-pass": "b edge pass-through (TLS)",
     "edge-jwt-mem": "c edge JWT + memory limiter (TLS)",
     "edge-jwt-redis": "d edge JWT + Redis limiter (TLS)",
+    "edge-jwt-traced": "c' c with every request traced (OTLP)",
     "nginx": "e nginx, 1 worker (TLS)",
     "bare": "f bare Litestar + aiohttp proxy (TLS)",
 }
@@ -63,6 +64,13 @@ def edge_environments(
         "edge-pass": common,
         "edge-jwt-mem": common,  # no Redis URL: the in-memory limiter
         "edge-jwt-redis": {**common, "EDGE_RATE_LIMIT_REDIS_URL": REDIS_URL},
+        # Every request sampled and exported (the SDK's default sampler), to the
+        # backend's OTLP sink: the whole cost of tracing at the edge, worst case.
+        "edge-jwt-traced": {
+            **common,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": backend,
+            "OTEL_TRACES_SAMPLER": "parentbased_always_on",
+        },
     }
 
 

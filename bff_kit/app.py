@@ -14,7 +14,6 @@ from bff_kit.faults import FaultInjectionMiddleware
 from bff_kit.settings import BffSettings
 from bff_kit.upstreams import Upstreams
 from service_defaults.app import DeadlinePolicy, create_service_app
-from service_defaults.metrics import create_metrics_handler
 from service_defaults.resources import Resources
 
 
@@ -29,7 +28,9 @@ def create_bff_app(
 ) -> Litestar:
     return create_service_app(
         title=title,
-        route_handlers=[*route_handlers, create_metrics_handler(upstreams.registry)],
+        route_handlers=route_handlers,
+        registry=upstreams.registry,
+        metrics_allowed_from=settings.metrics_allowed_from,
         resources=resources,
         # No readiness checks on the services: a BFF taken out of rotation because
         # a service is down would turn one degraded section into a dead page. The
@@ -38,6 +39,7 @@ def create_bff_app(
         dependencies=dependencies,
         # Read, not enforced: a screen answers at its deadline with what arrived.
         deadline=DeadlinePolicy(max_budget_s=settings.request_budget_s, cut_off=False),
+        telemetry=upstreams.telemetry,
         middleware=[
             CallerBearerMiddleware,
             *([FaultInjectionMiddleware] if settings.environment == "dev" else []),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextvars import ContextVar
 from enum import IntEnum
 
 import httpx
@@ -24,6 +25,9 @@ log = logging.getLogger("frontdoor.upstream")
 # A call cut short by a timeout counts against the service only if it was given at
 # least this share of the client's full timeout.
 FAIR_SHARE = 0.5
+# When the call being judged started, for its duration metric. Per task: a screen's
+# concurrent calls each run in a task of their own.
+_call_started: ContextVar[float] = ContextVar("call_started", default=0.0)
 
 
 class BreakerState(IntEnum):
@@ -104,6 +108,7 @@ class CircuitBreakerTransport(httpx.AsyncBaseTransport):
         self._full_timeout_s = full_timeout_s
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        _call_started.set(time.monotonic())
         try:
             probing = self._breaker.before_call()
         except CircuitOpen:
@@ -172,7 +177,8 @@ class CircuitBreakerTransport(httpx.AsyncBaseTransport):
         self._count(outcome)
 
     def _count(self, outcome: str) -> None:
-        self._metrics.count_call(self._name, outcome, int(self._breaker.state))
+        duration_s = time.monotonic() - _call_started.get()
+        self._metrics.count_call(self._name, outcome, int(self._breaker.state), duration_s)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from bff_kit.errors import UpstreamError
+from service_defaults.server_spans import annotate_request
 
 T = TypeVar("T")
 # Names the degraded sections of an answer, for clients that read headers first.
@@ -60,6 +61,9 @@ class Screen:
         except BaseExceptionGroup as failures:
             # The first failure is the answer; the TaskGroup cancelled the rest.
             raise failures.exceptions[0] from None
+        if self._failed:
+            # On the request's span: the trace shows which parts of the page are missing.
+            annotate_request({"frontdoor.degraded_sections": self.degraded})
 
     def required(self, call: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         return self._group.create_task(call)

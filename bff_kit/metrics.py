@@ -1,8 +1,10 @@
-"""A BFF's metrics of its calls to services: outcomes, retries, circuit states."""
+"""A BFF's metrics of its calls to services: outcomes, durations, retries, circuit states."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from service_defaults.metrics import DURATION_BUCKETS
 
 
 class UpstreamMetrics:
@@ -20,6 +22,14 @@ class UpstreamMetrics:
             ["upstream", "outcome"],
             registry=registry,
         )
+        self.durations = Histogram(
+            "frontdoor_bff_upstream_call_duration_seconds",
+            "Time a call to a service took, retries and their pauses included, "
+            "by upstream and outcome.",
+            ["upstream", "outcome"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
         self.retries = Counter(
             "frontdoor_bff_upstream_retries",
             "Retries, by upstream.",
@@ -32,17 +42,21 @@ class UpstreamMetrics:
             ["upstream"],
             registry=registry,
         )
-        self._calls: dict[tuple[str, str], Counter] = {}
+        self._calls: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self._retries: dict[str, Counter] = {}
         self._states: dict[str, Gauge] = {}
 
-    def count_call(self, upstream: str, outcome: str, state: int) -> None:
-        """One call's outcome, and the circuit's state after it."""
+    def count_call(self, upstream: str, outcome: str, state: int, duration_s: float) -> None:
+        """One call's outcome and duration, and the circuit's state after it."""
         key = (upstream, outcome)
-        calls = self._calls.get(key)
-        if calls is None:
-            calls = self._calls[key] = self.calls.labels(upstream, outcome)
-        calls.inc()
+        series = self._calls.get(key)
+        if series is None:
+            series = self._calls[key] = (
+                self.calls.labels(upstream, outcome),
+                self.durations.labels(upstream, outcome),
+            )
+        series[0].inc()
+        series[1].observe(duration_s)
         gauge = self._states.get(upstream)
         if gauge is None:
             gauge = self._states[upstream] = self.breaker.labels(upstream)

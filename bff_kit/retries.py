@@ -8,6 +8,9 @@ import stamina
 from bff_kit.metrics import UpstreamMetrics
 from service_defaults.deadlines import stamp_budget
 
+# How many times this request was sent before the attempt now going out, for the
+# attempt's client span (`http.request.resend_count`).
+RESEND_COUNT = "frontdoor.resend_count"
 # Methods that are safe to send twice; a POST is sent once, whatever happens.
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
@@ -86,6 +89,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
 
         async def attempt() -> httpx.Response:
             nonlocal tries
+            request.extensions[RESEND_COUNT] = tries
             tries += 1
             return await self._attempt(request, last=tries >= self._attempts)
 

@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from service_defaults.metrics import LOOPBACK_NETWORKS
+
 
 class BffSettings(msgspec.Struct, frozen=True, kw_only=True):
     """A BFF's own `Settings` adds its address and its prefix (`BFF_WEB_`, `BFF_MOBILE_`)."""
@@ -19,3 +21,6 @@ class BffSettings(msgspec.Struct, frozen=True, kw_only=True):
     request_budget_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 5.0
     breaker_failure_threshold: Annotated[int, msgspec.Meta(ge=1)] = 5
     breaker_reset_after_s: Annotated[float, msgspec.Meta(gt=0)] = 5.0
+    # Who may read /metrics (JSON list of networks); everyone else gets a 404.
+    # Each BFF's Settings checks it, naming its own variable.
+    metrics_allowed_from: list[str] = msgspec.field(default_factory=lambda: [*LOOPBACK_NETWORKS])

@@ -1,6 +1,7 @@
 """One service as a BFF calls it: a pooled client whose transport chain carries the resilience.
 
-    DeadlineTransport -> CircuitBreakerTransport -> RetryTransport -> FaultTransport -> network
+    DeadlineTransport -> CircuitBreakerTransport -> RetryTransport
+        -> client span (when tracing) -> FaultTransport (dev) -> network
 
 The chain is composed here once, the way eShop composes DelegatingHandlers; a
 BFF's typed client sees a plain `httpx.AsyncClient` and none of it.
@@ -13,6 +14,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
+from opentelemetry.instrumentation.httpx import RequestInfo
+from opentelemetry.trace import Span
 from prometheus_client import CollectorRegistry
 
 from bff_kit.bearer import ForwardBearer
@@ -20,11 +23,12 @@ from bff_kit.breaker import CircuitBreaker, CircuitBreakerTransport
 from bff_kit.errors import UpstreamError
 from bff_kit.faults import FaultTransport
 from bff_kit.metrics import UpstreamMetrics
-from bff_kit.retries import RetryBudget, RetryTransport
+from bff_kit.retries import RESEND_COUNT, RetryBudget, RetryTransport
 from bff_kit.settings import BffSettings
 from service_defaults.deadlines import current_deadline, stamp_budget
 from service_defaults.http_clients import create_http_client, create_network_transport
 from service_defaults.metrics import create_registry
+from service_defaults.telemetry import DISABLED, Telemetry
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +74,7 @@ class Upstream:
         policy: CallPolicy,
         metrics: UpstreamMetrics,
         network: httpx.AsyncBaseTransport | None = None,
+        telemetry: Telemetry = DISABLED,
     ) -> None:
         self.name = name
         self.base_url = base_url
@@ -80,12 +85,16 @@ class Upstream:
         self._policy = policy
         self._metrics = metrics
         self._network = network
+        self._telemetry = telemetry
 
     def open_client(self) -> httpx.AsyncClient:
         """The pooled client, to be opened and closed by the app's lifespan."""
         transport = self._network or create_network_transport()
         if self._policy.faults:
             transport = FaultTransport(transport, name=self.name)
+        # Below the retries: each attempt is a client span of its own, as the HTTP
+        # semantic conventions ask, and an injected fault fails its span.
+        transport = self._telemetry.http_transport(transport, self._describe_call)
         transport = RetryTransport(
             transport,
             name=self.name,
@@ -107,6 +116,16 @@ class Upstream:
             auth=ForwardBearer(),
         )
 
+    async def _describe_call(self, span: Span, request: RequestInfo) -> None:
+        resends = request.extensions.get(RESEND_COUNT, 0) if request.extensions else 0
+        span.set_attributes(
+            {
+                "frontdoor.upstream": self.name,
+                "frontdoor.breaker.state": self.breaker.state.name.lower(),
+                "http.request.resend_count": resends,
+            }
+        )
+
 
 class Upstreams:
     """The services one BFF calls, with the metrics they share.
@@ -116,7 +135,11 @@ class Upstreams:
     """
 
     def __init__(
-        self, settings: BffSettings, *, network: httpx.AsyncBaseTransport | None = None
+        self,
+        settings: BffSettings,
+        *,
+        network: httpx.AsyncBaseTransport | None = None,
+        telemetry: Telemetry = DISABLED,
     ) -> None:
         self.registry: CollectorRegistry = create_registry()
         self._metrics = UpstreamMetrics(self.registry)
@@ -128,10 +151,13 @@ class Upstreams:
             faults=settings.environment == "dev",
         )
         self._network = network
+        self.telemetry = telemetry
         self.members: list[Upstream] = []
 
     def add(self, name: str, base_url: str) -> Upstream:
-        upstream = Upstream(name, base_url, self._policy, self._metrics, self._network)
+        upstream = Upstream(
+            name, base_url, self._policy, self._metrics, self._network, self.telemetry
+        )
         self.members.append(upstream)
         return upstream
 

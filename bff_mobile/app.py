@@ -15,6 +15,7 @@ from bff_mobile.clients import Clients, OrdersClient, UsersClient
 from bff_mobile.routes import MobileController
 from bff_mobile.settings import Settings, load_settings
 from service_defaults.resources import Resources
+from service_defaults.telemetry import create_telemetry
 
 
 @asynccontextmanager
@@ -28,7 +29,7 @@ def create_app(
 ) -> Litestar:
     """`transport` stands in for the network under the services' clients, for tests."""
     settings = settings or load_settings(os.environ)
-    upstreams = Upstreams(settings, network=transport)
+    upstreams = Upstreams(settings, network=transport, telemetry=create_telemetry("bff_mobile"))
     upstreams.add("users", settings.users_url)
     upstreams.add("orders", settings.orders_url)
     clients = Resources(lambda: open_clients(upstreams))

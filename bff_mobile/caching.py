@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 
+from service_defaults.server_spans import annotate_request
+
 # Personal data: a browser or app may keep it, a shared cache never. no-cache
 # means "ask first": with the ETag the answer is usually a body-less 304.
 CACHE_CONTROL = "private, no-cache"
@@ -30,5 +32,8 @@ def cached_json(request: Request[Any, Any, Any], payload: msgspec.Struct) -> Res
     etag = etag_for(body)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization"}
     if matches(request.headers.get("if-none-match"), etag):
+        annotate_request({"frontdoor.cache": "not_modified"})
         return Response(b"", status_code=304, headers=headers)
+    if request.headers.get("if-none-match"):
+        annotate_request({"frontdoor.cache": "changed"})  # the client's copy is stale
     return Response(body, media_type="application/json", headers=headers)

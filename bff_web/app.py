@@ -17,6 +17,7 @@ from bff_web.clients import Clients, OrdersClient, UsersClient
 from bff_web.routes import WebController
 from bff_web.settings import Settings, load_settings
 from service_defaults.resources import Resources
+from service_defaults.telemetry import create_telemetry
 
 STATIC = Path(__file__).with_name("static")
 
@@ -42,7 +43,7 @@ def create_app(
 ) -> Litestar:
     """`transport` stands in for the network under the services' clients, for tests."""
     settings = settings or load_settings(os.environ)
-    upstreams = Upstreams(settings, network=transport)
+    upstreams = Upstreams(settings, network=transport, telemetry=create_telemetry("bff_web"))
     upstreams.add("users", settings.users_url)
     upstreams.add("orders", settings.orders_url)
     clients = Resources(lambda: open_clients(upstreams))

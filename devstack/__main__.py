@@ -42,9 +42,13 @@ def banner(topology: Topology, pids: Mapping[str, int]) -> str:
             "ORDERS_PID": str(pids["orders"]),
         }.items()
     )
+    forwarding = ""
+    if topology.forward_traces_to:
+        forwarding = f"\nYour OTLP endpoint gets every span too: {topology.forward_traces_to}"
     return f"""
 Frontdoor is up. The edge is the only public entry point: {edge}
 Demo users: alice/alice and bob/bob. The local CA is {_shown(topology.certs.ca_file)}.
+Each request's timeline across the processes: {topology.timeline_url}{forwarding}
 
 {rows}
 
@@ -66,7 +70,8 @@ def main() -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     certs = ensure_dev_certificates(state_dir / "certs")
     topology = Topology.from_environ(os.environ, state_dir, certs)
-    stack = Stack(topology.specs(), tls=certs.client_context(), echo=True)
+    raw_logs = os.environ.get("DEVSTACK_RAW_LOGS", "").lower() in {"1", "true", "yes"}
+    stack = Stack(topology.specs(), tls=certs.client_context(), echo=True, raw_logs=raw_logs)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)  # the terminal went away
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import datetime
 import os
 import signal
 import ssl
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+import msgspec
 
 from devstack.topology import ProcessSpec
 
@@ -35,6 +37,52 @@ def _die_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+# A log line is shown on a terminal: no control character of its text reaches it as such.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(32), *range(127, 160)) if code != 9}
+
+
+def _shown(value: object) -> str:
+    return str(value).translate(_CONTROLS)
+
+
+def _clock(stamp: object) -> str:
+    """`2026-12-01T10:05:21.123Z` as the local wall clock, `11:05:21.123`."""
+    try:
+        moment = datetime.datetime.fromisoformat(str(stamp)).astimezone()
+    except ValueError:
+        return _shown(stamp)
+    return f"{moment:%H:%M:%S}.{moment.microsecond // 1000:03d}"
+
+
+def human_lines(line: str) -> list[str]:
+    """A JSON log line as a person reads it; any other line as it is.
+
+    The access line becomes `10:05:21.123 INFO  GET /api/web/dashboard 200 12.3 ms  rid=...`,
+    any other `10:05:21.123 WARNING frontdoor.edge: message  rid=...`, and a
+    traceback follows on lines of its own.
+    """
+    if not line.startswith("{"):
+        return [line]
+    try:
+        record = msgspec.json.decode(line)
+    except msgspec.DecodeError:
+        return [line]
+    if not isinstance(record, dict):
+        return [line]
+    head = f"{_clock(record.get('time', ''))} {_shown(record.get('level', '')):<5}"
+    if record.get("event") == "request":
+        duration = record.get("duration_ms")
+        took = f"{duration:.1f} ms" if isinstance(duration, int | float) else "? ms"
+        text = " ".join(_shown(record.get(key, "?")) for key in ("method", "path", "status"))
+        shown = f"{head} {text} {took}"
+    else:
+        shown = f"{head} {_shown(record.get('logger', ''))}: {_shown(record.get('message', ''))}"
+    if request_id := record.get("request_id"):
+        shown += f"  rid={_shown(request_id)}"
+    traceback = record.get("exception")
+    return [shown, *(_shown(part) for part in str(traceback or "").splitlines())]
+
+
 class StackError(Exception):
     """A process of the stack failed to start or become ready."""
 
@@ -42,10 +90,14 @@ class StackError(Exception):
 class ManagedProcess:
     """One child process and the last lines of its output."""
 
-    def __init__(self, spec: ProcessSpec, *, echo: bool, print_lock: threading.Lock) -> None:
+    def __init__(
+        self, spec: ProcessSpec, *, echo: bool, print_lock: threading.Lock, raw_logs: bool = False
+    ) -> None:
         self.spec = spec
+        # As written: tests read these, whatever the echo shows.
         self.lines: deque[str] = deque(maxlen=20_000)
         self._echo = echo
+        self._raw_logs = raw_logs
         self._print_lock = print_lock
         env = {**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"}
         self.popen = subprocess.Popen(
@@ -69,8 +121,10 @@ class ManagedProcess:
             line = line.rstrip("\n")
             self.lines.append(line)
             if self._echo:
+                shown = [line] if self._raw_logs else human_lines(line)
                 with self._print_lock:
-                    print(f"{self.spec.name:>10} | {line}", flush=True)
+                    for part in shown:
+                        print(f"{self.spec.name:>10} | {part}", flush=True)
 
     def output(self) -> str:
         return "\n".join(self.lines)
@@ -97,11 +151,21 @@ class ManagedProcess:
 
 
 class Stack:
-    def __init__(self, specs: Sequence[ProcessSpec], *, tls: ssl.SSLContext, echo: bool) -> None:
+    def __init__(
+        self,
+        specs: Sequence[ProcessSpec],
+        *,
+        tls: ssl.SSLContext,
+        echo: bool,
+        raw_logs: bool = False,
+    ) -> None:
+        """`echo` prints every process's output, its JSON log lines made readable
+        unless `raw_logs` asks for them as written."""
         self.specs = {spec.name: spec for spec in specs}
         self.processes: dict[str, ManagedProcess] = {}
         self._tls = tls
         self._echo = echo
+        self._raw_logs = raw_logs
         self._print_lock = threading.Lock()
 
     def start(self, timeout_s: float = 30.0) -> None:
@@ -112,7 +176,7 @@ class Stack:
 
     def _spawn(self, name: str) -> None:
         self.processes[name] = ManagedProcess(
-            self.specs[name], echo=self._echo, print_lock=self._print_lock
+            self.specs[name], echo=self._echo, print_lock=self._print_lock, raw_logs=self._raw_logs
         )
 
     def wait_ready(self, name: str, timeout_s: float = 30.0) -> None:

@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -17,6 +17,11 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from edge.auth import Authenticator
 from edge.client_address import ClientAddressResolver
+from edge.dev_timeline import (
+    DEV_TIMELINE_PATH,
+    create_dev_timeline_routes,
+    is_dev_timeline_path,
+)
 from edge.headers import HeaderPolicy
 from edge.metrics import EdgeMetrics
 from edge.proxy import Proxy, open_upstream_session
@@ -25,10 +30,12 @@ from edge.route_file import load_route_table
 from edge.routes import OWN_PATHS, create_edge_routes
 from edge.routing import RouteTable
 from edge.settings import Settings, load_settings
+from edge.trace_store_client import TraceStoreClient, open_trace_store
 from service_defaults.app import create_service_app
 from service_defaults.http_clients import create_http_client
 from service_defaults.resources import Resources
 from service_defaults.settings import ConfigError
+from service_defaults.telemetry import Telemetry, create_telemetry
 from service_defaults.tokens import JwksKeySource, TokenVerifier
 
 log = logging.getLogger("frontdoor.edge")
@@ -40,6 +47,7 @@ class Opened(NamedTuple):
 
     proxy: Proxy
     keys: JwksKeySource
+    trace_store: TraceStoreClient | None = None
 
 
 def _verifier(keys: JwksKeySource, table: RouteTable, settings: Settings) -> TokenVerifier:
@@ -53,18 +61,22 @@ def _verifier(keys: JwksKeySource, table: RouteTable, settings: Settings) -> Tok
     )
 
 
-def _limiter(settings: Settings) -> RateLimiter:
+def _limiter(settings: Settings, telemetry: Telemetry) -> RateLimiter:
     if not settings.rate_limit_redis_url:
         return MemoryLimiter()
     return RedisLimiter(
         settings.rate_limit_redis_url,
         timeout_s=settings.rate_limit_redis_timeout_s,
         on_failure=settings.rate_limit_on_redis_failure,
+        telemetry=telemetry,
     )
 
 
-def _security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+def _response_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     headers = [(b"x-content-type-options", b"nosniff")]
+    if settings.dev_trace_store_url:
+        # Tells the web client it may link a request id to its timeline (dev only).
+        headers.append((b"x-dev-timeline", DEV_TIMELINE_PATH.encode()))
     if settings.hsts_max_age_s:
         headers.append(
             (b"strict-transport-security", f"max-age={settings.hsts_max_age_s}".encode())
@@ -81,15 +93,17 @@ def _load_routes(settings: Settings) -> RouteTable:
 
 @asynccontextmanager
 async def open_resources(
-    settings: Settings, table: RouteTable, metrics: EdgeMetrics
+    settings: Settings, table: RouteTable, metrics: EdgeMetrics, telemetry: Telemetry
 ) -> AsyncIterator[Opened]:
-    limiter = _limiter(settings)
+    limiter = _limiter(settings, telemetry)
     try:
         async with (
-            create_http_client(settings.jwks_url, timeout_s=JWKS_TIMEOUT_S) as jwks_client,
-            open_upstream_session() as session,
+            create_http_client(
+                settings.jwks_url, timeout_s=JWKS_TIMEOUT_S, telemetry=telemetry
+            ) as jwks_client,
+            open_upstream_session(telemetry.aiohttp_trace_configs()) as session,
         ):
-            keys = JwksKeySource(jwks_client, settings.jwks_url)
+            keys = JwksKeySource(jwks_client, settings.jwks_url, on_fetch=metrics.jwks_fetches)
             proxy = Proxy(
                 table,
                 Authenticator(_verifier(keys, table, settings)),
@@ -110,7 +124,15 @@ async def open_resources(
                     signal.SIGHUP, _reload_routes, proxy, keys, settings
                 )
             try:
-                yield Opened(proxy=proxy, keys=keys)
+                async with AsyncExitStack() as dev:
+                    trace_store = (
+                        await dev.enter_async_context(
+                            open_trace_store(settings.dev_trace_store_url)
+                        )
+                        if settings.dev_trace_store_url
+                        else None
+                    )
+                    yield Opened(proxy=proxy, keys=keys, trace_store=trace_store)
             finally:
                 if reloads:
                     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
@@ -137,7 +159,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             raise ConfigError(f"EDGE_{name.upper()}: {getattr(settings, name)} is not a file")
     table = _load_routes(settings)  # a file read, not a resource: a bad file stops start-up here
     metrics = EdgeMetrics()
-    resources = Resources(lambda: open_resources(settings, table, metrics))
+    telemetry = create_telemetry("edge")
+    resources = Resources(lambda: open_resources(settings, table, metrics, telemetry))
+    client_addresses = ClientAddressResolver(settings.trusted_proxies)
+
+    def trusts_trace_of(scope: Scope) -> bool:
+        # Only a proxy in front of the edge may continue its trace; a client's
+        # traceparent would let it join (or flood) any trace it likes.
+        peer = scope.get("client")
+        return peer is not None and client_addresses.is_trusted(peer[0])
 
     async def routes_loaded() -> bool:
         return resources.started and bool(resources.get().proxy.routes.routes)
@@ -147,17 +177,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return create_service_app(
         title="Frontdoor edge",
-        route_handlers=create_edge_routes(
-            metrics, metrics_allowed_from=settings.metrics_allowed_from
-        ),
+        route_handlers=[
+            *create_edge_routes(),
+            *(
+                [create_dev_timeline_routes(resources.provide(lambda o: o.trace_store))]
+                if settings.dev_trace_store_url
+                else []
+            ),
+        ],
+        registry=metrics.registry,
+        metrics_allowed_from=settings.metrics_allowed_from,
         resources=resources,
         readiness={"routes": routes_loaded, "jwks": jwks_known},
-        in_front=lambda litestar: _dispatch(resources, litestar=litestar),
-        response_headers=_security_headers(settings),
+        in_front=lambda litestar: _dispatch(
+            resources, litestar=litestar, timeline=bool(settings.dev_trace_store_url)
+        ),
+        response_headers=_response_headers(settings),
+        telemetry=telemetry,
+        trusts_trace_of=trusts_trace_of,
     )
 
 
-def _dispatch(resources: Resources[Opened], *, litestar: ASGIApp) -> ASGIApp:
+def _dispatch(resources: Resources[Opened], *, litestar: ASGIApp, timeline: bool) -> ASGIApp:
     """The edge's own endpoints go to Litestar; every other request straight to the proxy.
 
     The proxy does its own routing, so Litestar's router, exception middleware and
@@ -166,7 +207,11 @@ def _dispatch(resources: Resources[Opened], *, litestar: ASGIApp) -> ASGIApp:
     """
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope["path"] in OWN_PATHS:
+        if (
+            scope["type"] != ScopeType.HTTP
+            or scope["path"] in OWN_PATHS
+            or (timeline and is_dev_timeline_path(scope["path"]))
+        ):
             await litestar(scope, receive, send)
         else:
             await resources.get().proxy(scope, receive, send)

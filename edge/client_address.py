@@ -20,7 +20,7 @@ class ClientAddressResolver:
     def __init__(self, trusted_proxies: Iterable[str]) -> None:
         self._trusted = [ipaddress.ip_network(n, strict=False) for n in trusted_proxies]
 
-    def _is_trusted(self, address: str) -> bool:
+    def is_trusted(self, address: str) -> bool:
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -29,7 +29,7 @@ class ClientAddressResolver:
 
     def resolve(self, peer: str, forwarded_for: list[bytes]) -> tuple[str, str]:
         """The client address, and the X-Forwarded-For value to send upstream."""
-        if not self._trusted or not self._is_trusted(peer):
+        if not self._trusted or not self.is_trusted(peer):
             return peer, peer
         chain = [
             entry.strip()
@@ -39,7 +39,7 @@ class ClientAddressResolver:
         ]
         chain.append(peer)
         for index in range(len(chain) - 1, -1, -1):
-            if not self._is_trusted(chain[index]):
+            if not self.is_trusted(chain[index]):
                 try:
                     ipaddress.ip_address(chain[index])
                 except ValueError:

@@ -33,6 +33,9 @@ SET_BY_EDGE = frozenset(
         b"forwarded",
         b"x-request-id",
         b"content-length",
+        # The trace context the edge continues or starts; its client span sends it.
+        b"traceparent",
+        b"tracestate",
     }
 )
 # The upstream's values would duplicate the ones the edge's own server writes.

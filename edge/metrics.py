@@ -1,28 +1,19 @@
-"""The edge's Prometheus metrics: requests, latency, upstream errors, limiter decisions."""
+"""The edge's own Prometheus metrics: upstream errors, limiter decisions, JWKS fetches.
+
+Requests and their durations are the kit's RED metrics, recorded for every process
+alike (`service_defaults.metrics.HttpMetrics`); the proxy names the route.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter
 
-from service_defaults.metrics import create_registry
+from service_defaults.metrics import JwksFetches, create_registry
 
 
 class EdgeMetrics:
     def __init__(self) -> None:
         self.registry = create_registry()
-        self.requests = Counter(
-            "frontdoor_edge_requests",
-            "Requests answered by the edge, by route, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "frontdoor_edge_request_duration_seconds",
-            "Time from the request's arrival to the end of the response, by route.",
-            ["route"],
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-            registry=self.registry,
-        )
         self.upstream_errors = Counter(
             "frontdoor_edge_upstream_errors",
             "Upstream calls that failed, by route and kind (unreachable, timeout).",
@@ -36,3 +27,4 @@ class EdgeMetrics:
             ["policy", "decision"],
             registry=self.registry,
         )
+        self.jwks_fetches = JwksFetches(self.registry)

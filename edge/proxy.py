@@ -30,7 +30,8 @@ from edge.metrics import EdgeMetrics
 from edge.rate_limits import RateLimiter, RatePolicy, rate_limit_headers
 from edge.routing import BadPath, Route, RouteTable, validate_path
 from service_defaults.problems import send_problem
-from service_defaults.request_context import current_request_id
+from service_defaults.request_context import CLIENT_KEY, ROUTE_KEY, current_request_id
+from service_defaults.server_spans import annotate_request
 
 log = logging.getLogger("frontdoor.edge")
 
@@ -57,9 +58,16 @@ class ClientGone(Exception):
     """The client disconnected before sending its whole request."""
 
 
-def open_upstream_session() -> aiohttp.ClientSession:
-    """The pooled connections to every upstream; opened and closed by the edge's lifespan."""
+def open_upstream_session(
+    trace_configs: list[aiohttp.TraceConfig] | None = None,
+) -> aiohttp.ClientSession:
+    """The pooled connections to every upstream; opened and closed by the edge's lifespan.
+
+    `trace_configs` (only when tracing) give each upstream call its client span,
+    which also sends the trace context on.
+    """
     return aiohttp.ClientSession(
+        trace_configs=trace_configs,
         connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=60),
         # Bytes pass through as the upstream encoded them.
         auto_decompress=False,
@@ -94,6 +102,8 @@ class Proxy:
     async def __call__(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         started = time.monotonic()
         status = 0
+        client, forwarded_for = self._client(scope)
+        scope[CLIENT_KEY] = client  # type: ignore[literal-required]  # for the access line
 
         async def send_counted(message: Message) -> None:
             nonlocal status
@@ -110,8 +120,10 @@ class Proxy:
             # On refusals too: a browser shows the page a 401 or 429 it can read,
             # not an opaque network error.
             cors = self._cors_headers(scope, route)
-            extra = await self._admit(scope, route)
-            await self._forward(scope, receive, send_counted, route, extra + cors, started)
+            extra = await self._admit(scope, route, client)
+            await self._forward(
+                scope, receive, send_counted, route, extra + cors, started, forwarded_for
+            )
         except Refused as refusal:
             # The path as the client sent it, still percent-encoded.
             raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
@@ -123,16 +135,12 @@ class Proxy:
                 headers=refusal.headers + cors,
             )
         except ClientGone:
-            status = 499  # nginx's name for it: the client went away first
+            pass  # nobody to answer: the access line records nginx's 499
         except Exception:
             log.exception("proxy failed on %s %s", scope["method"], scope["path"])
             if status:
                 raise  # half an answer is out: only cutting the connection is left
             await send_problem(send_counted, 500, "The gateway could not handle this request.")
-        finally:
-            name = route.name if route else "unmatched"
-            self._metrics.requests.labels(name, scope["method"], str(status)).inc()
-            self._metrics.latency.labels(name).observe(time.monotonic() - started)
 
     def _route(self, scope: HTTPScope) -> Route:
         headers = scope["headers"]
@@ -151,6 +159,8 @@ class Proxy:
         route = self.routes.match(path)
         if route is None:
             raise Refused(404, "No route matches this path.")
+        # The label of this request's span, metrics and access line (see `route_label`).
+        scope[ROUTE_KEY] = route.name  # type: ignore[literal-required]
         return route
 
     @staticmethod
@@ -159,7 +169,9 @@ class Proxy:
             header_value(scope["headers"], b"access-control-request-method") is not None
         )
 
-    async def _admit(self, scope: HTTPScope, route: Route) -> list[tuple[bytes, bytes]]:
+    async def _admit(
+        self, scope: HTTPScope, route: Route, client: str
+    ) -> list[tuple[bytes, bytes]]:
         """Headers to add to the response; raise `Refused` when the request may not pass."""
         headers = scope["headers"]
         method = scope["method"]
@@ -168,7 +180,9 @@ class Proxy:
             raise Refused(405, "This route does not accept this method.", [(b"allow", allow)])
         extra: list[tuple[bytes, bytes]] = []
         subject = None
-        if route.auth_required:
+        if not route.auth_required:
+            annotate_request({"frontdoor.auth.outcome": "not_required"})
+        else:
             if len(header_values(headers, b"authorization")) > 1:
                 # The edge would check one and a service might read the other.
                 raise Refused(400, "Send one Authorization header, not several.")
@@ -177,14 +191,16 @@ class Proxy:
                     header_value(headers, b"authorization"), route.audiences
                 )
             except AuthFailed as failure:
+                annotate_request({"frontdoor.auth.outcome": "rejected"})
                 raise Refused(
                     401,
                     "A valid bearer token is required.",
                     [(b"www-authenticate", failure.challenge)],
                 ) from None
             subject = principal.subject
+            annotate_request({"frontdoor.auth.outcome": "accepted"})
         if route.rate_limit is not None:
-            extra += await self._limit(scope, route.rate_limit, subject)
+            extra += await self._limit(route.rate_limit, subject, client)
         return extra
 
     def _cors_headers(self, scope: HTTPScope, route: Route) -> list[tuple[bytes, bytes]]:
@@ -194,12 +210,12 @@ class Proxy:
         return route.cors.response_headers(origin.decode("latin-1"))
 
     async def _limit(
-        self, scope: HTTPScope, policy: RatePolicy, subject: str | None
+        self, policy: RatePolicy, subject: str | None, client: str
     ) -> list[tuple[bytes, bytes]]:
         if policy.key == "subject" and subject is not None:
             key = f"sub:{subject}"
         else:
-            key = "addr:" + self._client(scope)[0]
+            key = "addr:" + client
         decision = await self.limiter.decide(key, policy)
         outcome = (
             ("failed_open" if decision.allowed else "failed_closed")
@@ -207,6 +223,13 @@ class Proxy:
             else ("allowed" if decision.allowed else "limited")
         )
         self._metrics.rate_limit.labels(policy.name, outcome).inc()
+        annotate_request(
+            {
+                "frontdoor.rate_limit.policy": policy.name,
+                "frontdoor.rate_limit.decision": outcome,
+                "frontdoor.rate_limit.remaining": decision.remaining,
+            }
+        )
         if decision.degraded and not decision.allowed:
             raise Refused(
                 503,
@@ -283,6 +306,7 @@ class Proxy:
         route: Route,
         extra: list[tuple[bytes, bytes]],
         started: float,
+        forwarded_for: str,
     ) -> None:
         body = await self._body(scope, receive, route)
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
@@ -290,7 +314,6 @@ class Proxy:
         target = route.upstream_path(raw_path) + (b"?" + query if query else b"")
         # encoded=True: the path and query reach the upstream byte for byte.
         url = URL(route.upstream + target.decode("latin-1"), encoded=True)
-        forwarded_for = self._client(scope)[1]
         remaining_s = route.timeout_s - (time.monotonic() - started)
         if remaining_s <= 0:
             # A slow upload spent the route's whole time; aiohttp would read a

@@ -21,6 +21,8 @@ from typing import Literal, Protocol
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from service_defaults.telemetry import DISABLED, Telemetry
+
 log = logging.getLogger("frontdoor.edge.rate_limits")
 
 
@@ -136,6 +138,7 @@ class RedisLimiter:
         timeout_s: float = 0.1,
         on_failure: Literal["open", "closed"] = "open",
         retry_after_failure_s: float = 1.0,
+        telemetry: Telemetry = DISABLED,
     ) -> None:
         self._redis = aioredis.Redis.from_url(
             url,
@@ -143,6 +146,7 @@ class RedisLimiter:
             socket_connect_timeout=timeout_s,
             retry=None,
         )
+        telemetry.instrument_redis(self._redis)
         self._script = self._redis.register_script(GCRA_SCRIPT)
         self._prefix = prefix
         self._on_failure = on_failure

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import msgspec
 
+from service_defaults.metrics import LOOPBACK_NETWORKS, check_networks
 from service_defaults.settings import load_settings as load_prefixed
+from service_defaults.settings import refuse_outside_dev
 
 # Headers that would let a client choose who a BFF or service thinks it is, or
 # talk to internal machinery. Stripped from every request before forwarding; a
@@ -69,19 +70,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_header_bytes: Annotated[int, msgspec.Meta(ge=1024, le=65536)] = 16 * 1024
     hsts_max_age_s: Annotated[int, msgspec.Meta(ge=0)] = 31_536_000
     # Who may read /metrics; everyone else gets a 404 as if it did not exist.
-    metrics_allowed_from: list[str] = msgspec.field(
-        default_factory=lambda: ["127.0.0.0/8", "::1/128"]
-    )
+    metrics_allowed_from: list[str] = msgspec.field(default_factory=lambda: [*LOOPBACK_NETWORKS])
+    # The dev stack's trace store; when set, /_dev/requests shows each request's
+    # timeline. Dev mode only: the pages show every caller's requests to anyone.
+    dev_trace_store_url: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("trusted_proxies", "metrics_allowed_from"):
-            for network in getattr(self, name):
-                try:
-                    ipaddress.ip_network(network, strict=False)
-                except ValueError:
-                    raise ValueError(
-                        f"EDGE_{name.upper()}: {network!r} is not an IP network"
-                    ) from None
+        refuse_outside_dev(self, "EDGE_", "dev_trace_store_url")
+        check_networks("EDGE_TRUSTED_PROXIES", self.trusted_proxies)
+        check_networks("EDGE_METRICS_ALLOWED_FROM", self.metrics_allowed_from)
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

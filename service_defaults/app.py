@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
+from litestar.types import ASGIApp, ControllerRouterHandler, Middleware, Scope
+from prometheus_client import CollectorRegistry
 
 from service_defaults.deadlines import DeadlineMiddleware
 from service_defaults.health import ReadinessCheck, ReadinessInfo, create_health_handlers
+from service_defaults.metrics import (
+    LOOPBACK_NETWORKS,
+    HttpMetrics,
+    create_metrics_handler,
+    create_registry,
+)
 from service_defaults.openapi import AllowEveryMethod, create_openapi_config
 from service_defaults.problems import PROBLEM_HANDLERS
 from service_defaults.request_context import RequestContextMiddleware
 from service_defaults.resources import Resources
+from service_defaults.server_spans import instrument_server
+from service_defaults.telemetry import DISABLED, Telemetry
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -49,19 +58,31 @@ def create_service_app(
     in_front: Callable[[ASGIApp], ASGIApp] | None = None,
     response_headers: Sequence[tuple[bytes, bytes]] = (),
     openapi_config: OpenAPIConfig | None = None,
+    registry: CollectorRegistry | None = None,
+    metrics_allowed_from: Sequence[str] = LOOPBACK_NETWORKS,
+    telemetry: Telemetry = DISABLED,
+    trusts_trace_of: Callable[[Scope], bool] | None = None,
 ) -> Litestar:
     """`resources` are opened by the app's one lifespan and closed when it stops.
 
     `dev_response_delay_ms` slows the API routes, never `/livez` and `/readyz` (the
     settings refuse it outside dev mode). `in_front` wraps Litestar's own handler,
     inside the request-id middleware: the edge uses it to send proxied requests
-    past Litestar's router.
+    past Litestar's router. `registry` (a new one by default) gets every request's
+    RED metrics and is served on `/metrics` to `metrics_allowed_from` (loopback by
+    default). `telemetry` gives every request a server span
+    (see `service_defaults.server_spans`; `trusts_trace_of` is the edge's rule).
     """
     api: list[ControllerRouterHandler] = list(route_handlers)
     if dev_response_delay_ms:
         api = [Router("/", route_handlers=api, before_request=_delay(dev_response_delay_ms))]
+    registry = registry if registry is not None else create_registry()
     app = Litestar(
-        route_handlers=[*api, *create_health_handlers(readiness or {}, readiness_info)],
+        route_handlers=[
+            *api,
+            *create_health_handlers(readiness or {}, readiness_info),
+            create_metrics_handler(registry, allowed_from=metrics_allowed_from),
+        ],
         middleware=list(middleware),
         lifespan=[resources.lifespan] if resources is not None else [],
         exception_handlers=PROBLEM_HANDLERS,
@@ -71,6 +92,7 @@ def create_service_app(
         request_max_body_size=MAX_BODY_BYTES,
         # Logging is configured once by `serve`; litestar's own config would add a second handler.
         logging_config=None,
+        on_shutdown=[_flush(telemetry)],
     )
     handler: ASGIApp = app.asgi_handler
     if deadline is not None:
@@ -81,8 +103,18 @@ def create_service_app(
         handler = in_front(handler)
     # Outermost, not in `middleware=`: litestar runs route middleware only for
     # matched routes, and a 404 or 405 needs its request id and access line too.
-    app.asgi_handler = RequestContextMiddleware(handler, response_headers)
+    handler = RequestContextMiddleware(handler, response_headers, metrics=HttpMetrics(registry))
+    # Around the request context, so that its log lines carry the trace id.
+    app.asgi_handler = instrument_server(handler, telemetry, trusts_trace_of=trusts_trace_of)
     return app
+
+
+def _flush(telemetry: Telemetry) -> Callable[[], Awaitable[None]]:
+    async def flush() -> None:
+        # Off the loop: the exporter's last send blocks for up to a couple of seconds.
+        await asyncio.to_thread(telemetry.shutdown)
+
+    return flush
 
 
 def _delay(delay_ms: int) -> Callable[[Request[Any, Any, Any]], Any]:

@@ -8,6 +8,7 @@ way of failing to open into one `ConfigError` line naming the setting.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -23,6 +24,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from service_defaults.settings import ConfigError
+from service_defaults.telemetry import DISABLED, Telemetry
 
 if TYPE_CHECKING:
     import psycopg
@@ -105,7 +107,11 @@ class Database:
         self.engine.dispose()
 
     async def _submit(self, job: _Job[T]) -> T:
-        future = asyncio.get_running_loop().run_in_executor(self._executor, self._perform, job)
+        # In the caller's context: a statement's span is a child of the request's.
+        context = contextvars.copy_context()
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, context.run, self._perform, job
+        )
         try:
             return await future
         except asyncio.CancelledError:
@@ -130,14 +136,16 @@ class Database:
 
 @asynccontextmanager
 async def open_database(
-    url: str, *, setting: str, threads: int = DEFAULT_THREADS
+    url: str, *, setting: str, threads: int = DEFAULT_THREADS, telemetry: Telemetry = DISABLED
 ) -> AsyncIterator[Database]:
     """The database, connected once to prove it answers; closed on the way out.
 
     Call it from a lifespan: the URL, its driver and an SQLite file's directory
     are checked first, then one connection is made.
     """
-    database = Database(_create_engine(url, setting, threads), threads=threads)
+    engine = _create_engine(url, setting, threads)
+    telemetry.instrument_engine(engine)
+    database = Database(engine, threads=threads)
     try:
         async with refusals_name(setting, database.engine.url.password):
             await database.run(_select_one)

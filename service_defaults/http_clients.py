@@ -9,11 +9,8 @@ import httpx
 import httpx_aiohttp
 from httpx_aiohttp.transport import map_aiohttp_exceptions
 
-from service_defaults.request_context import (
-    REQUEST_ID_HEADER,
-    current_request_id,
-    current_traceparent,
-)
+from service_defaults.request_context import REQUEST_ID_HEADER, current_request_id
+from service_defaults.telemetry import DISABLED, Telemetry
 
 if TYPE_CHECKING:
     from httpx._types import CookieTypes, QueryParamTypes
@@ -26,13 +23,11 @@ MERGED_URLS = 256
 _HTTP_1_1 = {"http_version": b"HTTP/1.1"}
 
 
-async def _forward_request_context(request: httpx.Request) -> None:
+async def _forward_request_id(request: httpx.Request) -> None:
+    # The trace context is the client span's to send (see `Telemetry.http_transport`).
     request_id = current_request_id()
     if request_id:
         request.headers[REQUEST_ID_HEADER] = request_id
-    traceparent = current_traceparent()
-    if traceparent is not None:
-        request.headers["traceparent"] = traceparent.decode("latin-1")
 
 
 class NetworkTransport(httpx_aiohttp.AiohttpTransport):
@@ -182,18 +177,22 @@ def create_http_client(
     transport: httpx.AsyncBaseTransport | None = None,
     auth: httpx.Auth | None = None,
     max_connections: int = 100,
+    telemetry: Telemetry = DISABLED,
 ) -> httpx.AsyncClient:
     """One client per upstream per process; open it in a lifespan and close it there.
 
     `transport` is the seam for behaviour around the call (a BFF's deadline,
-    breaker and retries) and for tests (`httpx.MockTransport`); by default the
-    client talks to the network directly.
+    breaker and retries, its own client spans) and for tests
+    (`httpx.MockTransport`); by default the client talks to the network directly,
+    a client span around each call when `telemetry` is on.
     """
+    if transport is None:
+        transport = telemetry.http_transport(create_network_transport(max_connections))
     return InternalClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, MAX_CONNECT_S)),
-        event_hooks={"request": [_forward_request_context]},
-        transport=transport or create_network_transport(max_connections),
+        event_hooks={"request": [_forward_request_id]},
+        transport=transport,
         auth=auth,
         # Internal calls go straight to the service: no proxy from the environment.
         trust_env=False,

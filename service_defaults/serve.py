@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
+import threading
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import Any, NoReturn, Protocol, TypeVar
 
 import uvicorn
 from litestar import Litestar
 
-from service_defaults.request_context import current_request_id
+from service_defaults.logs import create_formatter
 from service_defaults.settings import ConfigError
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class ListenSettings(Protocol):
@@ -49,32 +48,37 @@ class _StartupConfigError(logging.Filter):
         return self.message is None or not text.startswith("Application startup failed")
 
 
-class _RequestIdOnEveryLine(logging.Filter):
-    """Append the request id to lines logged while a request is handled, so that a
-    warning about a service's garbage answer can be matched to the client's request."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        request_id = current_request_id()
-        if request_id and record.name != "frontdoor.access":  # that line has it already
-            # The id's charset (letters, digits, `._:-`) holds no `%`: safe in a format.
-            record.msg = f"{record.msg} rid={request_id}"
-        return True
-
-
-def configure_logging() -> None:
+def configure_logging(name: str, environ: Mapping[str, str] = os.environ) -> None:
+    """Every line to stderr as one JSON object (`FRONTDOOR_LOG_FORMAT=text` for people),
+    uvicorn's and Python's own included; raises `ConfigError` on an unknown format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(create_formatter(name, environ))
     # Written on the event loop's thread: a QueueHandler's writer thread was
     # measured slower here (it contends for the GIL on every line).
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
-    # LOG_FORMAT names no thread, process or source line: spare every record
-    # (one per request at least) looking them up, as logging's docs advise.
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # No line names a thread, process or source line: spare every record (one per
+    # request at least) looking them up, as logging's docs advise.
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
     logging._srcfile = None
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_RequestIdOnEveryLine())
     # httpx logs every request at INFO; the access log already says it once.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Warnings and crashes would otherwise print plain text between the JSON lines.
+    logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda crash: _log_uncaught(
+        crash.exc_type, crash.exc_value, crash.exc_traceback
+    )
+
+
+def _log_uncaught(
+    kind: type[BaseException], exc: BaseException | None, traceback: TracebackType | None
+) -> None:
+    if issubclass(kind, SystemExit):  # a thread's sys.exit(), which Python ignores too
+        return
+    exc = exc if exc is not None else kind()
+    logging.getLogger("frontdoor").critical("uncaught exception", exc_info=(kind, exc, traceback))
 
 
 def serve(
@@ -85,8 +89,8 @@ def serve(
 ) -> None:
     """Exit with status 2 and one line naming the setting when configuration is wrong,
     whether loading the settings found it or the lifespan opening a resource did."""
-    configure_logging()
     try:
+        configure_logging(name)
         settings = load(os.environ)
         app = create_app(settings)
     except ConfigError as exc:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
 
 import httpx
 import jwt
@@ -45,7 +45,7 @@ class JwksKeySource:
     issuer nothing. When the issuer is down the keys already known stay in use.
     The fetch is a task of its own, shielded from its callers: a request cut off
     by its deadline mid-fetch must not leave every caller without keys until the
-    next refetch is allowed.
+    next refetch is allowed. `on_fetch` hears each fetch's outcome (a metric).
     """
 
     def __init__(
@@ -55,8 +55,10 @@ class JwksKeySource:
         *,
         ttl_s: float = 300.0,
         refetch_floor_s: float = 10.0,
+        on_fetch: Callable[[Literal["ok", "failed"]], None] = lambda _: None,
     ) -> None:
         self._client = client
+        self._on_fetch = on_fetch
         self._url = url
         self._ttl_s = ttl_s
         self._floor_s = refetch_floor_s
@@ -109,9 +111,11 @@ class JwksKeySource:
                 len(self._keys),
                 exc,
             )
+            self._on_fetch("failed")
             return
         self._keys = {key.key_id: key for key in keys if key.key_id}
         self._fetched_at = time.monotonic()
+        self._on_fetch("ok")
 
 
 class TokenVerifier:

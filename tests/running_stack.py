@@ -1,21 +1,105 @@
-"""The real stack for the integration and browser tests: five processes, free ports, TLS."""
+"""The real stack for the integration and browser tests: five processes, free ports, TLS.
+
+Every password the tests send and every token they are issued is registered as a
+secret; when the session ends, no process's output may hold one.
+"""
 
 from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
+import msgspec
 import pytest
 import yaml
 
 from devstack.certs import ensure_dev_certificates
-from devstack.stack import REPO_ROOT, Stack
+from devstack.stack import REPO_ROOT, ManagedProcess, Stack
 from devstack.topology import DEFAULT_PORTS, Topology
 
 SHIPPED_ROUTES = REPO_ROOT / "infra" / "edge" / "routes.yaml"
+LogEntry = dict[str, Any]
+
+
+class Secrets:
+    """Values no process may ever write: passwords sent, tokens issued, Authorization values."""
+
+    MASK = "[SECRET]"
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+
+    def add(self, value: str) -> str:
+        # A value this short would be found by chance in unrelated text.
+        assert len(value) >= 3, f"too short to look for: {value!r}"
+        self.values.add(value)
+        return value
+
+    def mask(self, line: str) -> str:
+        for value in sorted(self.values, key=len, reverse=True):
+            line = line.replace(value, self.MASK)
+        return line
+
+    def leaks(self, processes: Mapping[str, ManagedProcess]) -> list[str]:
+        """`name: line` for every output line holding a secret, the secret masked."""
+        found = []
+        for name, process in processes.items():
+            output = process.output()
+            # One scan of the whole output per secret; lines only for the rare hit.
+            if any(value in output for value in self.values):
+                found += [
+                    f"{name}: {self.mask(line)}"
+                    for line in output.splitlines()
+                    if any(value in line for value in self.values)
+                ]
+        return found
+
+
+SECRETS = Secrets()
+
+
+def log_entries(process: ManagedProcess) -> list[LogEntry]:
+    """The process's JSON log lines, decoded; any other line is left out."""
+    entries = []
+    for line in list(process.lines):
+        try:
+            entry = msgspec.json.decode(line)
+        except msgspec.DecodeError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def wait_for_entry(
+    process: ManagedProcess, matches: Callable[[LogEntry], bool], timeout_s: float = 5.0
+) -> LogEntry:
+    """The first log entry that `matches`: a line is written after the response that caused
+    it, and read from the pipe by another thread, so it may trail that response."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = [entry for entry in log_entries(process) if matches(entry)]
+        if found:
+            return found[0]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no such line in {process.spec.name}'s last lines")
+        time.sleep(0.02)
+
+
+def access_entry(process: ManagedProcess, request_id: str, path: str | None = None) -> LogEntry:
+    """The access line of one request (of one path, when a request id is used twice)."""
+    return wait_for_entry(
+        process,
+        lambda entry: (
+            entry.get("event") == "request"
+            and entry.get("request_id") == request_id
+            and (path is None or entry.get("path") == path)
+        ),
+    )
 
 
 def free_port() -> int:
@@ -75,6 +159,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, T
         yield stack, topology
     finally:
         stack.stop()
+    leaks = SECRETS.leaks(stack.processes)
+    if leaks:
+        pytest.fail("secrets in the stack's output:\n" + "\n".join(leaks[:20]), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -97,14 +184,16 @@ def edge(topology: Topology) -> Iterator[httpx.Client]:
 
 
 def login(client: httpx.Client, username: str) -> str:
-    response = client.post("/auth/token", json={"username": username, "password": username})
+    # The demo users' passwords are their names.
+    password = SECRETS.add(username)
+    response = client.post("/auth/token", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     token: str = response.json()["access_token"]
-    return token
+    return SECRETS.add(token)
 
 
 def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": SECRETS.add(f"Bearer {token}")}
 
 
 def wait_until_whole(client: httpx.Client, path: str, token: str) -> httpx.Response:

@@ -90,7 +90,7 @@ async function request(method, path, { body, headers = {} } = {}) {
   }
   // A network failure rejects here with a TypeError; handleError tells it apart.
   const response = await fetch(path, init);
-  showRequestId(response.headers.get("X-Request-Id"));
+  showRequestId(response.headers.get("X-Request-Id"), response.headers.get("X-Dev-Timeline"));
   const payload = await readJson(response);
   if (!response.ok) throw new ProblemError(response, payload);
   return { payload, response };
@@ -166,10 +166,6 @@ function h(tag, attributes = {}, ...children) {
 
 function statusBadge(status) {
   return h("span", { class: `badge badge--${status}`, "data-testid": "order-status" }, status);
-}
-
-function showRequestId(requestId) {
-  if (requestId) $("#request-id").textContent = requestId;
 }
 
 function showProblem({ title, detail, errors = [], requestId = "" }) {
@@ -505,6 +501,32 @@ async function placeOrder(event) {
       handleError(error);
     }
   });
+}
+
+// ---------------------------------------------------------------------------
+// The request id in the footer. Where the edge has its dev timeline (the dev
+// stack only), it says so in an X-Dev-Timeline header, and the id links to that
+// request's spans across every process.
+
+function showRequestId(requestId, timeline) {
+  if (!requestId) return;
+  const footer = $("#request-id");
+  if (!timeline?.startsWith("/")) {
+    footer.textContent = requestId;
+    return;
+  }
+  const link = h(
+    "a",
+    {
+      href: `${timeline}/${encodeURIComponent(requestId)}`,
+      target: "_blank",
+      rel: "noopener",
+      title: "This request across the edge, the BFF and the services",
+      "data-testid": "request-id-link",
+    },
+    requestId,
+  );
+  footer.replaceChildren(link);
 }
 
 // ---------------------------------------------------------------------------

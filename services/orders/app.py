@@ -15,7 +15,9 @@ from service_defaults.bearer import provide_principal
 from service_defaults.database import Database, open_database, refusals_name
 from service_defaults.health import ping_check
 from service_defaults.http_clients import create_http_client
+from service_defaults.metrics import JwksFetches, create_registry
 from service_defaults.resources import Resources
+from service_defaults.telemetry import Telemetry, create_telemetry
 from service_defaults.tokens import JwksKeySource, TokenVerifier
 from services.orders.routes import create_orders_router
 from services.orders.settings import Settings, load_settings
@@ -33,10 +35,16 @@ class Opened(NamedTuple):
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Opened]:
+async def open_resources(
+    settings: Settings, jwks_fetches: JwksFetches, telemetry: Telemetry
+) -> AsyncIterator[Opened]:
     async with (
-        open_database(settings.database_url, setting="ORDERS_DATABASE_URL") as database,
-        create_http_client("", timeout_s=JWKS_TIMEOUT_S, max_connections=4) as jwks_client,
+        open_database(
+            settings.database_url, setting="ORDERS_DATABASE_URL", telemetry=telemetry
+        ) as database,
+        create_http_client(
+            "", timeout_s=JWKS_TIMEOUT_S, max_connections=4, telemetry=telemetry
+        ) as jwks_client,
     ):
         store = OrderStore(database)
         async with refusals_name("ORDERS_DATABASE_URL"):
@@ -46,7 +54,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Opened]:
         # Signing keys load on the first request, so a slow issuer does not hold
         # back a service that can answer without it.
         verifier = TokenVerifier(
-            JwksKeySource(jwks_client, settings.jwks_url),
+            JwksKeySource(jwks_client, settings.jwks_url, on_fetch=jwks_fetches),
             issuer=settings.token_issuer,
             audience=settings.token_audience,
         )
@@ -55,7 +63,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Opened]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings(os.environ)
-    resources = Resources(lambda: open_resources(settings))
+    registry = create_registry()
+    jwks_fetches = JwksFetches(registry)
+    telemetry = create_telemetry("orders")
+    resources = Resources(lambda: open_resources(settings, jwks_fetches, telemetry))
     return create_service_app(
         title="Frontdoor orders",
         route_handlers=[create_orders_router()],
@@ -69,4 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         readiness={"database": ping_check(resources, lambda r: r.database)},
         deadline=SERVICE_DEADLINE,
         dev_response_delay_ms=settings.dev_response_delay_ms,
+        telemetry=telemetry,
+        registry=registry,
+        metrics_allowed_from=settings.metrics_allowed_from,
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from service_defaults import settings as defaults
+from service_defaults.metrics import LOOPBACK_NETWORKS, check_networks
 from service_defaults.settings import refuse_outside_dev
 
 PREFIX = "ORDERS_"
@@ -24,9 +25,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Added to every /orders response so tests can prove that a BFF calls services concurrently.
     dev_response_delay_ms: Annotated[int, msgspec.Meta(ge=0, le=60_000)] = 0
     seed_demo_data: bool = False
+    # Who may read /metrics (JSON list of networks); everyone else gets a 404.
+    metrics_allowed_from: list[str] = msgspec.field(default_factory=lambda: [*LOOPBACK_NETWORKS])
 
     def __post_init__(self) -> None:
         refuse_outside_dev(self, PREFIX, "seed_demo_data", "dev_response_delay_ms")
+        check_networks(f"{PREFIX}METRICS_ALLOWED_FROM", self.metrics_allowed_from)
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:

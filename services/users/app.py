@@ -18,6 +18,7 @@ from service_defaults.database import Database, open_database, refusals_name
 from service_defaults.health import ping_check
 from service_defaults.resources import Resources
 from service_defaults.settings import ConfigError
+from service_defaults.telemetry import Telemetry, create_telemetry
 from service_defaults.tokens import TokenVerifier
 from services.users.passwords import unknown_user_hash
 from services.users.routes import AuthController, UsersController
@@ -60,9 +61,11 @@ def open_key_ring(settings: Settings) -> KeyRing:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Opened]:
+async def open_resources(settings: Settings, telemetry: Telemetry) -> AsyncIterator[Opened]:
     key_ring = open_key_ring(settings)
-    async with open_database(settings.database_url, setting="USERS_DATABASE_URL") as database:
+    async with open_database(
+        settings.database_url, setting="USERS_DATABASE_URL", telemetry=telemetry
+    ) as database:
         store = UserStore(database)
         # Computed once now, off the loop: the first unknown username must not
         # take longer than the others and so reveal that it is unknown.
@@ -80,7 +83,8 @@ async def open_resources(settings: Settings) -> AsyncIterator[Opened]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or load_settings(os.environ)
-    resources = Resources(lambda: open_resources(settings))
+    telemetry = create_telemetry("users")
+    resources = Resources(lambda: open_resources(settings, telemetry))
     return create_service_app(
         title="Frontdoor users",
         route_handlers=[AuthController, UsersController],
@@ -95,4 +99,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         readiness={"database": ping_check(resources, lambda r: r.database)},
         deadline=SERVICE_DEADLINE,
         dev_response_delay_ms=settings.dev_response_delay_ms,
+        telemetry=telemetry,
+        metrics_allowed_from=settings.metrics_allowed_from,
     )

@@ -225,3 +225,29 @@ def test_orders_down_shows_sections_as_unavailable(
         expect(page.get_by_test_id("order-row").first).to_be_visible()
         expect(page.get_by_test_id("orders-failed")).to_be_hidden()
         expect(page.get_by_test_id("alert")).to_have_count(0)
+
+
+def test_the_request_id_links_to_its_timeline_on_the_dev_stack(page: Page, tmp_path: Path) -> None:
+    errors = collect_page_errors(page)
+    with screenshot_on_failure(page, tmp_path / "failure.png"):
+        sign_in(page, "alice")
+        expect(page.get_by_test_id("dashboard-name")).to_have_text("Alice Example")
+        expect(page.get_by_test_id("order-row").first).to_be_visible()
+
+        link = page.get_by_test_id("request-id-link")
+        expect(link).to_have_attribute(
+            "href", re.compile(r"^/_dev/requests/[A-Za-z0-9._:-]{8,128}$")
+        )
+        expect(page.get_by_test_id("request-id")).to_have_text(REQUEST_ID)
+        request_id = link.inner_text()
+        with page.context.expect_page() as opened:
+            link.click()
+        timeline = opened.value
+        # The spans reach the store a moment after the response: reload until they are there.
+        deadline = time.monotonic() + 10
+        while timeline.locator("li.row").count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            timeline.reload()
+        expect(timeline.locator("h1")).to_have_text(f"Request {request_id}")
+        expect(timeline.locator("li.row").first).to_contain_text("edge")
+    assert errors == []

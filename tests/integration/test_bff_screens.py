@@ -12,7 +12,7 @@ import bff_mobile.schemas as mobile
 import bff_web.schemas as web
 from devstack.stack import Stack
 from devstack.topology import Topology
-from tests.running_stack import bearer, login, wait_until_whole
+from tests.running_stack import bearer, login, wait_for_entry, wait_until_whole
 
 pytestmark = pytest.mark.integration
 
@@ -161,12 +161,15 @@ def test_a_failing_service_is_logged_with_the_clients_request_id(
     )
 
     assert response.json()["degraded"] == ["recent_orders", "stats"]
-    warnings = [
-        line
-        for line in stack.processes["bff_web"].wait_for_output(f"rid={request_id}").splitlines()
-        if "WARNING" in line and "on orders failed" in line
-    ]
-    assert any(line.endswith(f"rid={request_id}") for line in warnings), warnings[-3:]
+    # Raises unless the warning about orders carries the client's request id.
+    wait_for_entry(
+        stack.processes["bff_web"],
+        lambda entry: (
+            entry.get("request_id") == request_id
+            and entry["level"] == "WARNING"
+            and "on orders failed" in entry["message"]
+        ),
+    )
     wait_until_whole(edge, "/api/web/dashboard", token)
 
 

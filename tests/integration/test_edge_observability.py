@@ -56,23 +56,24 @@ def test_metrics_are_prometheus_text_for_a_local_caller(client: httpx.Client) ->
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    assert "# TYPE frontdoor_edge_requests_total counter" in response.text
+    assert "# TYPE frontdoor_http_requests_total counter" in response.text
 
 
 def test_requests_are_counted_by_route_method_and_status(client: httpx.Client) -> None:
     ok = {"route": "open", "method": "GET", "status": "200"}
     missing = {"route": "unmatched", "method": "GET", "status": "404"}
     refused = {"route": "get-only", "method": "POST", "status": "405"}
-    before = [sample(client, "frontdoor_edge_requests_total", **s) for s in (ok, missing, refused)]
+    before = [sample(client, "frontdoor_http_requests_total", **s) for s in (ok, missing, refused)]
 
     for _ in range(3):
         assert client.get("/open/x").status_code == 200
     assert client.get(f"/nowhere/{uuid.uuid4().hex}").status_code == 404
     assert client.post("/readonly").status_code == 405
 
-    after = [sample(client, "frontdoor_edge_requests_total", **s) for s in (ok, missing, refused)]
+    after = [sample(client, "frontdoor_http_requests_total", **s) for s in (ok, missing, refused)]
     assert [a - b for a, b in zip(after, before, strict=True)] == [3, 1, 1]
-    assert sample(client, "frontdoor_edge_request_duration_seconds_count", route="open") >= 3
+    duration = "frontdoor_http_request_duration_seconds_count"
+    assert sample(client, duration, route="open", method="GET") >= 3
 
 
 def test_rate_limit_decisions_are_counted(client: httpx.Client) -> None:
@@ -99,6 +100,6 @@ def test_upstream_errors_are_counted_by_route_and_kind(client: httpx.Client) -> 
 
     assert sample(client, "frontdoor_edge_upstream_errors_total", **series) - before == 1
     assert (
-        sample(client, "frontdoor_edge_requests_total", route="dead", method="GET", status="502")
+        sample(client, "frontdoor_http_requests_total", route="dead", method="GET", status="502")
         >= 1
     )

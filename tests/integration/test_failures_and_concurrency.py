@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from devstack.stack import REPO_ROOT, Stack
 from devstack.topology import Topology
 from tests.running_stack import (
+    access_entry,
     bearer,
     free_port,
     login,
@@ -24,7 +25,6 @@ from tests.running_stack import (
 
 pytestmark = pytest.mark.integration
 
-ACCESS_LINE = re.compile(r"rid=(?P<rid>\S+) start=(?P<start>[\d.]+) duration_ms=(?P<ms>[\d.]+)")
 DELAY_MS = "300"
 
 
@@ -136,13 +136,9 @@ def slow_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[St
         stack.stop()
 
 
-def handled_interval(output: str, request_id: str, path: str) -> tuple[float, float]:
-    for line in output.splitlines():
-        match = ACCESS_LINE.search(line)
-        if match and match["rid"] == request_id and f" {path} " in line:
-            start = float(match["start"])
-            return start, start + float(match["ms"]) / 1000
-    raise AssertionError(f"no access line for {request_id} {path}")
+def handled_interval(access: dict[str, Any]) -> tuple[float, float]:
+    start = float(access["start"])
+    return start, start + float(access["duration_ms"]) / 1000
 
 
 def test_web_bff_calls_users_and_orders_at_the_same_time(
@@ -158,10 +154,8 @@ def test_web_bff_calls_users_and_orders_at_the_same_time(
         )
     assert response.status_code == 200
 
-    users_log = stack.processes["users"].wait_for_output("/users/me 200 rid=overlap-1")
-    orders_log = stack.processes["orders"].wait_for_output("/orders 200 rid=overlap-1")
-    users = handled_interval(users_log, "overlap-1", "/users/me")
-    orders = handled_interval(orders_log, "overlap-1", "/orders")
+    users = handled_interval(access_entry(stack.processes["users"], "overlap-1", "/users/me"))
+    orders = handled_interval(access_entry(stack.processes["orders"], "overlap-1", "/orders"))
 
     # Each service held its request for the configured delay; called one after
     # the other, the two intervals could not intersect.

@@ -86,7 +86,14 @@ def wait_exit(supervisor: Supervisor, timeout_s: float = 30) -> int:
 def test_ctrl_c_stops_every_process(supervisor: Supervisor) -> None:
     children = supervisor.wait_up()
     assert sorted(children.values()) == sorted(
-        ["edge", "bff_web", "bff_mobile", "services.users", "services.orders"]
+        [
+            "devstack.trace_store",
+            "edge",
+            "bff_web",
+            "bff_mobile",
+            "services.users",
+            "services.orders",
+        ]
     )
     assert any(line.startswith("      edge | ") for line in supervisor.lines), "no prefixed lines"
 

@@ -8,7 +8,7 @@ import pytest
 
 from devstack.stack import Stack
 from devstack.topology import Topology
-from tests.running_stack import bearer, login
+from tests.running_stack import access_entry, bearer, login
 from tests.token_issuer import TestIssuer
 
 pytestmark = pytest.mark.integration
@@ -118,8 +118,8 @@ def test_request_id_is_kept_echoed_and_forwarded(edge: httpx.Client, stack: Stac
     )
 
     assert response.headers["x-request-id"] == "walkthrough-42"
-    assert "rid=walkthrough-42" in stack.processes["orders"].wait_for_output("rid=walkthrough-42")
-    assert "rid=walkthrough-42" in stack.processes["users"].wait_for_output("rid=walkthrough-42")
+    assert access_entry(stack.processes["orders"], "walkthrough-42")["status"] == 200
+    assert access_entry(stack.processes["users"], "walkthrough-42")["status"] == 200
 
 
 def test_edge_refuses_plain_http(topology: Topology) -> None:

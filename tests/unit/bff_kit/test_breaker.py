@@ -32,6 +32,7 @@ PAST_RESET_S = 0.1
 QUICK_RESET = BffSettings(breaker_reset_after_s=RESET_AFTER_S)
 OK = httpx.Response(200, json=WIDGET)
 FAIL = httpx.Response(500)
+DURATION = "frontdoor_bff_upstream_call_duration_seconds"
 
 
 async def call(svc: Svc) -> Widget:
@@ -348,3 +349,23 @@ async def test_failed_calls_are_counted_by_outcome(svc: Svc, wire: respx.MockRou
     assert svc.sample(CALLS, outcome="status_500") == 1.0
     assert svc.sample(CALLS, outcome="timeout") == 1.0
     assert svc.sample(CALLS, outcome="ok") is None
+
+
+async def test_each_call_is_timed_by_outcome_once_however_many_attempts(
+    svc: Svc, wire: respx.MockRouter
+) -> None:
+    async def slow_widget(_: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.02)
+        return httpx.Response(200, json=WIDGET)
+
+    wire.get(WIDGET_URL).mock(side_effect=slow_widget)
+    wire.get("http://svc.test/widgets/w2").mock(side_effect=httpx.ConnectError("refused"))
+
+    await call(svc)
+    await call(svc)
+    with pytest.raises(UpstreamError):
+        await svc.http.get("/widgets/w2")  # three attempts, one call
+
+    assert svc.sample(f"{DURATION}_count", outcome="ok") == 2.0
+    assert (svc.sample(f"{DURATION}_sum", outcome="ok") or 0) >= 0.04
+    assert svc.sample(f"{DURATION}_count", outcome="unreachable") == 1.0

@@ -119,6 +119,14 @@ def slow(payload: dict[str, Any], delay_s: float = 1.0) -> SideEffect:
     return side_effect
 
 
+async def scrape(client: Client) -> httpx.Response:
+    """`/metrics` as a scraper on loopback reads it: the test client's peer is no
+    address, and only loopback may read by default."""
+    loopback = httpx.ASGITransport(app=client.app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=loopback, base_url="http://testserver.local") as local:
+        return await local.get("/metrics")
+
+
 def metric(text: str, name: str, **labels: str) -> float | None:
     """One value from a /metrics page, as Prometheus reads it, or None when absent."""
     for family in text_string_to_metric_families(text):

@@ -11,6 +11,7 @@ from tests.unit.bff_web.conftest import (
     Client,
     Services,
     metric,
+    scrape,
     web_settings,
 )
 
@@ -39,7 +40,7 @@ async def test_script_is_served_under_app(client: Client) -> None:
 async def test_metrics_count_upstream_calls_by_outcome(client: Client) -> None:
     await client.get(DASHBOARD, headers=AUTH)
 
-    response = await client.get("/metrics")
+    response = await scrape(client)
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -93,7 +94,7 @@ async def test_users_503_fault_is_retried_then_fails_the_dashboard_with_502(
     dev_client: Client, services: Services
 ) -> None:
     response = await dev_client.get(DASHBOARD, headers={**AUTH, "X-Fault": "users=status:503"})
-    metrics = await dev_client.get("/metrics")
+    metrics = await scrape(dev_client)
 
     assert response.status_code == 502
     assert response.headers["content-type"] == PROBLEM_JSON

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, Literal
 
 import httpx
 import msgspec
@@ -22,12 +22,16 @@ from service_defaults.tokens import JwksKeySource, TokenVerifier
 from tests.token_issuer import AUDIENCE, ISSUER, TestIssuer
 
 JWKS_URL = "http://issuer.test/.well-known/jwks.json"
+OnFetch = Callable[[Literal["ok", "failed"]], None] | None
 
 
-def make_verifier(client: httpx.AsyncClient, **source_options: float) -> TokenVerifier:
-    return TokenVerifier(
-        JwksKeySource(client, JWKS_URL, **source_options), issuer=ISSUER, audience=AUDIENCE
+def make_verifier(
+    client: httpx.AsyncClient, *, refetch_floor_s: float = 10.0, on_fetch: OnFetch = None
+) -> TokenVerifier:
+    source = JwksKeySource(
+        client, JWKS_URL, refetch_floor_s=refetch_floor_s, on_fetch=on_fetch or (lambda _: None)
     )
+    return TokenVerifier(source, issuer=ISSUER, audience=AUDIENCE)
 
 
 def valid_claims() -> dict[str, Any]:

@@ -174,3 +174,24 @@ async def test_a_fetch_whose_caller_was_cut_off_still_brings_the_keys(
 
     assert principal.subject == "user-1"
     assert route.call_count == 1  # the next caller waited for that same fetch
+
+
+async def test_each_fetch_reports_its_outcome(
+    issuer: TestIssuer, wire: respx.MockRouter, http_client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    wire.get(JWKS_URL).mock(
+        side_effect=[
+            httpx.Response(200, json=issuer.jwks()),
+            httpx.Response(503),
+            httpx.Response(200, json={"keys": "not a list"}),
+        ]
+    )
+    outcomes: list[str] = []
+    verifier = make_verifier(http_client, on_fetch=outcomes.append)
+
+    await verifier.verify(issuer.token())
+    for _ in range(2):
+        clock.advance(301)  # stale keys: the next verification refetches
+        await verifier.verify(issuer.token())
+
+    assert outcomes == ["ok", "failed", "failed"]

@@ -1,16 +1,31 @@
-"""The request id: kept when well formed, minted otherwise, echoed, forwarded downstream."""
+"""The request id: kept when well formed, minted otherwise, echoed, forwarded downstream;
+and each request recorded once, whatever the app did."""
 
 from __future__ import annotations
 
+import logging
 import re
+from typing import Any
 
 import pytest
 import respx
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
+from litestar.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
+from prometheus_client import CollectorRegistry
 
 from service_defaults.app import create_service_app
 from service_defaults.http_clients import create_http_client
+from service_defaults.metrics import HttpMetrics
+from service_defaults.request_context import Access, RequestContextMiddleware
 
 Client = AsyncTestClient[Litestar]
 MINTED = re.compile(r"[0-9a-f]{32}")
@@ -63,3 +78,114 @@ async def test_request_id_is_forwarded_on_internal_calls() -> None:
 
     assert response.json() == {"status": "204"}
     assert route.calls.last.request.headers["x-request-id"] == "rid-42"
+
+
+# The request's record: one access line and one count, whatever the app did.
+
+
+def http_scope(path: bytes = b"/x") -> dict[str, Any]:
+    return {
+        "type": "http",
+        "method": "GET",
+        "path": path.decode(),
+        "raw_path": path,
+        "query_string": b"",
+        "headers": [(b"x-request-id", b"recorded-1")],
+    }
+
+
+async def answer_204(send: Send) -> None:
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 204, "headers": []}
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": b"", "more_body": False}
+    await send(end)
+
+
+def access_of(caplog: pytest.LogCaptureFixture) -> Access:
+    [record] = caplog.records
+    assert isinstance(record.msg, Access)
+    return record.msg
+
+
+async def run(app: ASGIApp, scope: dict[str, Any]) -> tuple[CollectorRegistry, list[Message]]:
+    """`app` behind the middleware, called once; the metrics and what it sent."""
+    registry = CollectorRegistry()
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    middleware = RequestContextMiddleware(app, metrics=HttpMetrics(registry))
+    await middleware(scope, receive, send)  # type: ignore[arg-type]  # a plain dict
+    return registry, sent
+
+
+def count(registry: CollectorRegistry, **labels: str) -> float | None:
+    return registry.get_sample_value("frontdoor_http_requests_total", labels)
+
+
+async def test_a_route_named_by_the_app_and_the_client_it_resolved_are_recorded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def edge_like(scope: Scope, receive: Receive, send: Send) -> None:
+        await answer_204(send)
+        scope["frontdoor.route"] = "orders-api"  # type: ignore[typeddict-unknown-key]
+        scope["frontdoor.client"] = "203.0.113.9"  # type: ignore[typeddict-unknown-key]
+
+    with caplog.at_level(logging.INFO, logger="frontdoor.access"):
+        registry, sent = await run(edge_like, http_scope(b"/orders/o-1"))
+
+    assert count(registry, route="orders-api", method="GET", status="204") == 1
+    access = access_of(caplog)
+    assert (access.route, access.client, access.path) == (
+        "orders-api",
+        "203.0.113.9",
+        "/orders/o-1",
+    )
+    assert sent[0]["type"] == "http.response.start"
+    assert (b"x-request-id", b"recorded-1") in sent[0]["headers"]
+
+
+async def test_a_request_the_client_left_before_any_answer_is_a_499() -> None:
+    async def client_gone(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+
+    registry, sent = await run(client_gone, http_scope())
+
+    assert sent == []
+    assert count(registry, route="unmatched", method="GET", status="499") == 1
+
+
+async def test_the_failed_request_is_counted_before_the_error_goes_on() -> None:
+    registry = CollectorRegistry()
+
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("a bug")
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    async def ignore(message: Message) -> None:
+        pass
+
+    middleware = RequestContextMiddleware(broken, metrics=HttpMetrics(registry))
+    with pytest.raises(RuntimeError):
+        await middleware(http_scope(), nothing, ignore)  # type: ignore[arg-type]  # a plain dict
+
+    assert count(registry, route="unmatched", method="GET", status="500") == 1
+
+
+async def test_a_query_left_in_the_raw_path_never_reaches_the_access_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        await answer_204(send)
+
+    with caplog.at_level(logging.INFO, logger="frontdoor.access"):
+        await run(answer, http_scope(b"/reset%2Fx?token=s3cret"))
+
+    assert access_of(caplog).path == "/reset%2Fx"
+    assert "s3cret" not in caplog.records[0].getMessage()

@@ -1,7 +1,14 @@
-"""Compose and Kubernetes configure each process only with settings that exist and load."""
+"""Compose and Kubernetes configure each process only with settings that exist and load,
+and wire every process to the observability backends."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import os
+import re
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +35,8 @@ MODULES = {
 LOADERS: dict[str, Callable[[Mapping[str, str]], object]] = {
     prefix: module.load_settings for prefix, module in MODULES.items()
 }
+# Read by the OpenTelemetry SDK, not by a process's settings.
+OTEL_VARIABLES = {"OTEL_SERVICE_NAME", "OTEL_EXPORTER_OTLP_ENDPOINT"}
 FIELDS = {
     prefix: {field.name for field in msgspec.structs.fields(module.Settings)}
     for prefix, module in MODULES.items()
@@ -37,7 +46,7 @@ FIELDS = {
 def compose_environments() -> Iterator[tuple[str, dict[str, str]]]:
     compose = yaml.safe_load((INFRA / "compose" / "compose.yaml").read_text())
     for name, service in compose["services"].items():
-        if service.get("environment"):
+        if service.get("environment") and "build" in service:  # Frontdoor's own image
             yield f"compose:{name}", {k: str(v) for k, v in service["environment"].items()}
 
 
@@ -58,6 +67,7 @@ ENVIRONMENTS = [*compose_environments(), *kubernetes_environments()]
 
 @pytest.mark.parametrize(("where", "environ"), ENVIRONMENTS, ids=[w for w, _ in ENVIRONMENTS])
 def test_every_variable_names_a_real_setting_and_loads(where: str, environ: dict[str, str]) -> None:
+    environ = {name: value for name, value in environ.items() if name not in OTEL_VARIABLES}
     prefixes = {p for p in LOADERS for name in environ if name.startswith(p)}
     assert len(prefixes) == 1, f"{where} mixes prefixes {prefixes}"
     prefix = prefixes.pop()
@@ -88,3 +98,351 @@ def test_the_image_holds_every_package_a_deployable_imports() -> None:
     }
 
     assert (imported & first_party) - copied == set()
+
+
+# --- Observability backends: the compose profile, Prometheus, Grafana, Kubernetes ---
+
+PROCESSES = {"edge", "bff_web", "bff_mobile", "users", "orders"}
+PREFIXES = {"edge": "EDGE_", "bff_web": "BFF_WEB_", "bff_mobile": "BFF_MOBILE_"}
+PREFIXES |= {"users": "USERS_", "orders": "ORDERS_"}
+OBSERVABILITY = INFRA / "observability"
+PROFILE_SERVICES = {"otel-collector", "jaeger", "prometheus", "grafana"}
+# Every metric the dashboard may chart: what the five processes expose (docs/metrics.md).
+KNOWN_METRICS = {
+    "frontdoor_http_requests_total",
+    "frontdoor_http_request_duration_seconds_bucket",
+    "frontdoor_bff_upstream_calls_total",
+    "frontdoor_bff_upstream_call_duration_seconds_bucket",
+    "frontdoor_edge_rate_limit_decisions_total",
+    "frontdoor_jwks_fetches_total",
+    "frontdoor_bff_circuit_state",
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_open_fds",
+    "python_gc_collections_total",
+}
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool"}
+PROMQL_WORDS |= {"and", "or", "unless", "offset", "inf", "nan"}
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def compose_services() -> dict[str, Any]:
+    services: dict[str, Any] = load_yaml(INFRA / "compose" / "compose.yaml")["services"]
+    return services
+
+
+def app_services() -> dict[str, Any]:
+    return {
+        name: s for name, s in compose_services().items() if "environment" in s and "build" in s
+    }
+
+
+def frontdoor_deployments(documents: list[Any]) -> dict[str, Any]:
+    return {
+        d["metadata"]["name"]: d
+        for d in documents
+        if d
+        and d.get("kind") == "Deployment"
+        and d["spec"]["template"]["spec"]["containers"][0]["image"] == "frontdoor"
+    }
+
+
+def manifest_documents() -> list[Any]:
+    return [
+        document
+        for path in sorted((INFRA / "k8s").glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text())
+    ]
+
+
+def test_collector_pipelines_use_only_defined_components() -> None:
+    config = load_yaml(OBSERVABILITY / "otel-collector.yaml")
+    service = config["service"]
+
+    assert set(service["extensions"]) <= set(config["extensions"])
+    assert "health_check" in service["extensions"]
+    assert set(service["pipelines"]) == {"traces"}  # metrics are scraped, not pushed
+    for pipeline in service["pipelines"].values():
+        for kind in ("receivers", "processors", "exporters"):
+            assert pipeline[kind], f"a pipeline without {kind}"
+            assert set(pipeline[kind]) <= set(config[kind]), f"undefined {kind}"
+        # First, so that a full collector refuses data before anything buffers it.
+        assert pipeline["processors"] == ["memory_limiter", "batch"]
+    assert config["exporters"]["debug"]["verbosity"] == "basic"
+    assert "debug" not in service["pipelines"]["traces"]["exporters"]
+
+
+def test_collector_listens_where_the_processes_and_jaeger_expect() -> None:
+    config = load_yaml(OBSERVABILITY / "otel-collector.yaml")
+    protocols = config["receivers"]["otlp"]["protocols"]
+    jaeger = config["exporters"]["otlp/jaeger"]["endpoint"]
+
+    # All interfaces: the collector's localhost default would shut out other containers.
+    assert protocols["http"]["endpoint"] == "0.0.0.0:4318"
+    assert protocols["grpc"]["endpoint"] == "0.0.0.0:4317"
+    assert jaeger.split(":")[0] in compose_services()
+    assert jaeger.endswith(":4317")
+
+
+def test_observability_profile_pins_every_image_and_publishes_only_on_localhost() -> None:
+    services = compose_services()
+    profiled = {n for n, s in services.items() if "observability" in s.get("profiles", [])}
+
+    assert profiled == PROFILE_SERVICES
+    for name in profiled:
+        image: str = services[name]["image"]
+        tag = image.rpartition(":")[2]
+        assert ":" in image and tag != "latest" and any(c.isdigit() for c in tag), name
+        for published in services[name].get("ports", []):
+            assert published.startswith("127.0.0.1:"), f"{name} publishes {published}"
+    assert not any(s.get("profiles") for s in app_services().values())
+
+
+def test_compose_mounts_files_that_exist() -> None:
+    for name in PROFILE_SERVICES:
+        for volume in compose_services()[name].get("volumes", []):
+            source = volume.split(":")[0]
+            assert (INFRA / "compose" / source).resolve().exists(), f"{name}: {source}"
+
+
+def test_compose_processes_export_spans_only_when_the_endpoint_is_given() -> None:
+    services = app_services()
+
+    assert set(services) == PROCESSES
+    for name, service in services.items():
+        environment = service["environment"]
+        assert environment["OTEL_SERVICE_NAME"] == name
+        # Interpolates to empty, which the SDK reads as unset: nothing exported.
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${FRONTDOOR_OTLP_ENDPOINT:-}"
+    # The documented value names the collector's service and its OTLP/HTTP port.
+    command = "FRONTDOOR_OTLP_ENDPOINT=http://otel-collector:4318"
+    assert command in (INFRA / "compose" / "compose.yaml").read_text()
+    assert command in (INFRA.parent / "docs" / "observability-backends.md").read_text()
+
+
+def test_prometheus_scrapes_all_five_processes_at_their_compose_addresses() -> None:
+    jobs = {j["job_name"]: j for j in load_yaml(OBSERVABILITY / "prometheus.yml")["scrape_configs"]}
+    services = app_services()
+
+    assert set(jobs) == PROCESSES
+    for name, job in jobs.items():
+        [target] = [t for group in job["static_configs"] for t in group["targets"]]
+        host, _, port = target.partition(":")
+        assert host == name
+        assert port == services[name]["environment"][f"{PREFIXES[name]}PORT"]
+        assert job.get("metrics_path", "/metrics") == "/metrics"
+        assert job.get("scheme", "http") == ("https" if name == "edge" else "http")
+
+
+def test_only_prometheus_may_read_metrics_in_compose() -> None:
+    compose = load_yaml(INFRA / "compose" / "compose.yaml")
+    [pool] = compose["networks"]["default"]["ipam"]["config"]
+    subnet, dynamic = ipaddress.ip_network(pool["subnet"]), ipaddress.ip_network(pool["ip_range"])
+    address = compose["services"]["prometheus"]["networks"]["default"]["ipv4_address"]
+    prometheus = ipaddress.ip_address(address)
+    gateway = next(subnet.hosts())  # where the host's connections to published ports come from
+
+    assert prometheus in subnet and prometheus not in dynamic
+    for name, service in app_services().items():
+        value = service["environment"][f"{PREFIXES[name]}METRICS_ALLOWED_FROM"]
+        networks = [ipaddress.ip_network(n) for n in json.loads(value)]
+        assert any(prometheus in n for n in networks), name
+        assert not any(gateway in n for n in networks), name
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """The metric names an expression selects: what is left once strings, label
+    matchers, ranges, grouping clauses, functions and keywords are taken out."""
+    bare = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)
+    bare = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", bare)
+    bare = re.sub(r"\b(?:by|without|on|ignoring)\s*\([^)]*\)", " ", bare)
+    names = re.findall(r"[A-Za-z_:][\w:]*(?!\w|\s*\()", bare)
+    return {n for n in names if n.lower() not in PROMQL_WORDS}
+
+
+def test_promql_metric_names_finds_selected_metrics_only() -> None:
+    expr = 'histogram_quantile(0.9, sum by (job, le) (rate(a_bucket{job=~"$job"}[1m]))) / b'
+
+    assert promql_metric_names(expr) == {"a_bucket", "b"}
+
+
+def dashboard() -> Any:
+    return json.loads((OBSERVABILITY / "grafana" / "dashboards" / "frontdoor-red.json").read_text())
+
+
+def dashboard_targets() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (panel["title"], target)
+        for panel in dashboard()["panels"]
+        if panel["type"] != "row"
+        for target in panel["targets"]
+    ]
+
+
+def test_dashboard_charts_exactly_the_metrics_the_processes_expose() -> None:
+    used: set[str] = set()
+    for title, target in dashboard_targets():
+        names = promql_metric_names(target["expr"])
+        assert names, f"{title}: no metric in {target['expr']}"
+        assert names <= KNOWN_METRICS, f"{title}: unknown {names - KNOWN_METRICS}"
+        used |= names
+    [variable] = dashboard()["templating"]["list"]
+    match = re.fullmatch(r"label_values\((\w+), job\)", variable["query"]["query"])
+
+    assert match and match[1] in KNOWN_METRICS
+    assert used == KNOWN_METRICS  # every family listed has a panel
+
+
+def test_dashboard_filters_every_query_by_the_job_variable() -> None:
+    board = dashboard()
+    [variable] = board["templating"]["list"]
+
+    assert board["title"] == "Frontdoor RED"
+    assert variable["name"] == "job"
+    assert variable["multi"] and variable["includeAll"]
+    for title, target in dashboard_targets():
+        assert 'job=~"$job"' in target["expr"], title
+
+
+def test_dashboard_uses_only_provisioned_data_sources_and_is_provisioned() -> None:
+    provisioning = OBSERVABILITY / "grafana" / "provisioning"
+    sources = load_yaml(provisioning / "datasources" / "datasources.yaml")["datasources"]
+    [provider] = load_yaml(provisioning / "dashboards" / "dashboards.yaml")["providers"]
+    grafana = compose_services()["grafana"]
+    mounts = dict(v.split(":")[1::-1] for v in grafana["volumes"])
+    panels = [p for p in dashboard()["panels"] if p["type"] != "row"]
+    used = {p["datasource"]["uid"] for p in panels}
+    used |= {t["datasource"]["uid"] for _, t in dashboard_targets()}
+
+    assert {s["type"] for s in sources} == {"prometheus", "jaeger"}
+    assert used <= {s["uid"] for s in sources}
+    for source in sources:
+        host = source["url"].split("//")[1].split(":")[0]
+        assert host in compose_services(), source["name"]
+    assert (INFRA / "compose" / mounts[provider["options"]["path"]]).resolve() == (
+        OBSERVABILITY / "grafana" / "dashboards"
+    )
+    assert grafana["environment"]["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+
+
+def check_deployments(documents: list[Any]) -> None:
+    deployments = frontdoor_deployments(documents)
+
+    assert {name.replace("-", "_") for name in deployments} == PROCESSES
+    for name, deployment in deployments.items():
+        process = name.replace("-", "_")
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e["value"] for e in container["env"]}
+        [port] = [p["containerPort"] for p in container["ports"]]
+
+        assert env["OTEL_SERVICE_NAME"] == process
+        assert json.loads(env[f"{PREFIXES[process]}METRICS_ALLOWED_FROM"])
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == str(port)
+        assert annotations["prometheus.io/path"] == "/metrics"
+        assert annotations.get("prometheus.io/scheme", "http") == (
+            "https" if process == "edge" else "http"
+        )
+        assert {"configMapRef": {"name": "frontdoor-telemetry", "optional": True}} in container[
+            "envFrom"
+        ]
+
+
+def test_deployments_name_their_service_and_carry_scrape_annotations() -> None:
+    check_deployments(manifest_documents())
+
+
+def kustomize(directory: Path) -> list[Any]:
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(directory)], capture_output=True, text=True, check=True
+    )
+    return list(yaml.safe_load_all(built.stdout))
+
+
+needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
+
+
+@needs_kubectl
+def test_kustomize_output_parses_and_keeps_the_telemetry_wiring() -> None:
+    documents = kustomize(INFRA)
+
+    check_deployments(documents)
+    assert {d["metadata"].get("namespace") for d in documents if d["kind"] != "Namespace"} == {
+        "frontdoor"
+    }
+
+
+@needs_kubectl
+def test_a_telemetry_configmap_in_an_overlay_reaches_every_deployment(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "resources": [os.path.relpath(INFRA, tmp_path)],
+                "namespace": "frontdoor",
+                "configMapGenerator": [
+                    {
+                        "name": "frontdoor-telemetry",
+                        "literals": ["OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318"],
+                    }
+                ],
+            }
+        )
+    )
+    documents = kustomize(tmp_path)
+    [configmap] = [d for d in documents if d["metadata"]["name"].startswith("frontdoor-telemetry")]
+
+    for deployment in frontdoor_deployments(documents).values():
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        refs = [e["configMapRef"]["name"] for e in container["envFrom"]]
+        assert refs == [configmap["metadata"]["name"]]
+
+
+def relabel(labels: dict[str, str], rules: list[dict[str, Any]]) -> dict[str, str] | None:
+    """Prometheus's `keep` and `replace` relabelling, which is all the job uses."""
+    labels = dict(labels)
+    for rule in rules:
+        value = ";".join(labels.get(name, "") for name in rule["source_labels"])
+        match = re.fullmatch(rule.get("regex", "(.*)"), value)
+        if rule.get("action", "replace") == "keep":
+            if match is None:
+                return None
+        elif match is not None:
+            replacement = re.sub(r"\$\{?(\d+)\}?", r"\\\1", rule.get("replacement", "$1"))
+            labels[rule["target_label"]] = match.expand(replacement)
+    return labels
+
+
+def pod_labels(deployment: Any) -> dict[str, str]:
+    template = deployment["spec"]["template"]
+    meta = {
+        f"__meta_kubernetes_pod_label_{k}": v for k, v in template["metadata"]["labels"].items()
+    }
+    for key, value in template["metadata"].get("annotations", {}).items():
+        meta[f"__meta_kubernetes_pod_annotation_{re.sub(r'[^A-Za-z0-9]', '_', key)}"] = value
+    port = template["spec"]["containers"][0]["ports"][0]["containerPort"]
+    defaults = {"__scheme__": "http", "__metrics_path__": "/metrics", "job": "frontdoor"}
+    return (
+        meta
+        | defaults
+        | {"__address__": f"10.1.2.3:{port}", "__meta_kubernetes_pod_ip": "10.1.2.3"}
+    )
+
+
+def test_kubernetes_scrape_job_names_each_process_as_compose_does() -> None:
+    [job] = load_yaml(OBSERVABILITY / "prometheus-kubernetes.yml")["scrape_configs"]
+    documents = manifest_documents()
+    redis = next(d for d in documents if d and d["metadata"]["name"] == "redis")
+
+    assert relabel(pod_labels(redis), job["relabel_configs"]) is None
+    for name, deployment in frontdoor_deployments(documents).items():
+        target = relabel(pod_labels(deployment), job["relabel_configs"])
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+
+        assert target is not None, name
+        assert target["job"] == name.replace("-", "_")
+        assert target["__address__"] == f"10.1.2.3:{container['ports'][0]['containerPort']}"
+        assert target["__scheme__"] == ("https" if name == "edge" else "http")

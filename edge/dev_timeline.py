@@ -29,7 +29,7 @@ from edge.trace_store_client import (
     TraceStoreClient,
     TraceStoreDown,
 )
-from service_defaults.request_context import _WELL_FORMED_ID
+from service_defaults.request_context import WELL_FORMED_ID
 
 T = TypeVar("T")
 DEV_TIMELINE_PATH = "/_dev/requests"
@@ -81,7 +81,7 @@ async def index_page(
 async def request_page(
     request_id: FromPath[str], trace_store: Store, output: Format = "html"
 ) -> Response[bytes]:
-    if not _WELL_FORMED_ID.fullmatch(request_id.encode("utf-8", "surrogateescape")):
+    if not WELL_FORMED_ID.fullmatch(request_id.encode("utf-8", "surrogateescape")):
         raise ClientException(
             status_code=400,
             detail="A request id is 1 to 128 letters, digits, '.', '_', ':' or '-'.",

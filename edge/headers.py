@@ -36,6 +36,7 @@ SET_BY_EDGE = frozenset(
         # The trace context the edge continues or starts; its client span sends it.
         b"traceparent",
         b"tracestate",
+        b"baggage",
     }
 )
 # The upstream's values would duplicate the ones the edge's own server writes.

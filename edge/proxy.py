@@ -102,8 +102,6 @@ class Proxy:
     async def __call__(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         started = time.monotonic()
         status = 0
-        client, forwarded_for = self._client(scope)
-        scope[CLIENT_KEY] = client  # type: ignore[literal-required]  # for the access line
 
         async def send_counted(message: Message) -> None:
             nonlocal status
@@ -114,6 +112,8 @@ class Proxy:
         route: Route | None = None
         cors: list[tuple[bytes, bytes]] = []
         try:
+            client, forwarded_for = self._client(scope)
+            scope[CLIENT_KEY] = client  # type: ignore[literal-required]  # for the access line
             route = self._route(scope)
             if self._is_preflight(scope):
                 return await self._answer_preflight(scope, route, send_counted)

@@ -18,11 +18,13 @@ from service_defaults.settings import ConfigError
 LOG_FORMAT_VARIABLE = "FRONTDOOR_LOG_FORMAT"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
-# A bearer token, or whatever follows "authorization"/"cookie": blanked out if a
-# message ever carries one. The cheap substring test runs on every line, the
-# regex only on the rare line it flags.
+# A bearer token, the credential after "authorization" (whatever its scheme), a
+# password, every cookie of a Cookie header, a JWT: blanked out if a message ever
+# carries one. The cheap substring test runs on every line, the regex only on the
+# rare line it flags.
 _SECRET = re.compile(
-    r"(?i)(bearer\s+|(?:authorization|cookie)\W{1,4}(?:(?:bearer|basic)\s+)?)[^\s'\",;]+"
+    r"(?i)(bearer\s+|authorization\W{1,4}(?:[\w-]+\s+)?|password\W{1,4})[^\s'\",;&]+"
+    r"|(cookie\W{1,4})[^\r\n'\"]+"
     r"|eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"
 )
 # Valid in JSON, but `str.splitlines` breaks lines on them: a reader splitting the
@@ -40,10 +42,12 @@ def redact(text: str) -> str:
         or "UTHORIZATION" in text
         or "ookie" in text
         or "OOKIE" in text
+        or "assword" in text
+        or "ASSWORD" in text
         or "eyJ" in text
     ):
         return text
-    return _SECRET.sub(lambda m: (m.group(1) or "") + "[redacted]", text)
+    return _SECRET.sub(lambda m: (m.group(1) or m.group(2) or "") + "[redacted]", text)
 
 
 def _message(record: logging.LogRecord) -> str:

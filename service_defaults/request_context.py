@@ -21,11 +21,9 @@ from service_defaults.metrics import HttpMetrics
 REQUEST_ID_HEADER = "x-request-id"
 # A client-sent id is kept only when it is short and plain, so it cannot smuggle
 # newlines into logs or grow headers without bound.
-_WELL_FORMED_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+WELL_FORMED_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
-# W3C trace context, passed on unchanged so a tracer can join the hops.
-_traceparent: ContextVar[bytes | None] = ContextVar("traceparent", default=None)
 access_log = logging.getLogger("frontdoor.access")
 # Written into the scope by the app, read here once it ran: the edge's proxy names
 # the route-file route it matched, and the client address it resolved.
@@ -57,15 +55,10 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
-def current_traceparent() -> bytes | None:
-    """The `traceparent` header of the request being handled, if it had one."""
-    return _traceparent.get()
-
-
 def accept_or_mint_request_id(headers: list[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name.lower() == b"x-request-id":
-            if _WELL_FORMED_ID.fullmatch(value):
+            if WELL_FORMED_ID.fullmatch(value):
                 return value.decode("ascii")
             break
     # 128 random bits, as a uuid4 has, without building a UUID object per request.
@@ -109,9 +102,6 @@ class RequestContextMiddleware:
             return
         request_id = accept_or_mint_request_id(list(scope["headers"]))
         token = _request_id.set(request_id)
-        trace = _traceparent.set(
-            next((v for k, v in scope["headers"] if k.lower() == b"traceparent"), None)
-        )
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.time()
         clock = time.perf_counter()
@@ -141,7 +131,6 @@ class RequestContextMiddleware:
                 status = 500 if failed else 499
             self._record(scope, status, started, duration_s)
             _request_id.reset(token)
-            _traceparent.reset(trace)
 
     def _record(self, scope: Scope, status: int, started: float, duration_s: float) -> None:
         method: str = scope["method"]  # type: ignore[typeddict-item]  # an HTTP scope

@@ -18,19 +18,21 @@ from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.trace import Span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
-from service_defaults.request_context import route_label
-from service_defaults.telemetry import NO_METERS, Telemetry
+from service_defaults.request_context import ROUTE_KEY, route_label
+from service_defaults.telemetry import NO_METERS, Telemetry, redacted_query
 
 # Probes and scrapes arrive every few seconds and say nothing about a request.
 UNTRACED_PATHS = "/livez$,/readyz$,/metrics$"
 _CLIENT_TRACE_KEY = "frontdoor.client_traceparent"
-_TRACE_HEADERS = (b"traceparent", b"tracestate")
+# Everything the propagators read (W3C trace context and baggage by default): a
+# caller that may not continue its trace may not hand down baggage either.
+_TRACE_HEADERS = tuple(name.encode() for name in propagate.get_global_textmap().fields)
 _W3C = TraceContextTextMapPropagator()
 
 
@@ -48,7 +50,7 @@ def instrument_server(
         _RouteNamer(app),
         excluded_urls=UNTRACED_PATHS,
         default_span_details=_span_details,
-        server_request_hook=_link_client_trace,
+        server_request_hook=_on_request_start,
         tracer_provider=telemetry.provider,
         meter_provider=NO_METERS,
         exclude_spans=["receive", "send"],
@@ -85,6 +87,8 @@ def _name(span: Span, scope: Scope) -> None:
     route = route_label(scope)
     span.update_name(f"{scope.get('method', 'HTTP')} {route}")
     attributes: dict[str, str] = {"http.route": route}
+    if scope.get(ROUTE_KEY):  # a name the app gave its route (the edge's route file)
+        attributes["frontdoor.route"] = route
     request_id = scope.get("state", {}).get("request_id")
     if request_id:
         attributes["frontdoor.request_id"] = request_id
@@ -111,7 +115,9 @@ class _TraceTrustFilter:
         await self.app(scope, receive, send)
 
 
-def _link_client_trace(span: Span, scope: dict[str, Any]) -> None:
+def _on_request_start(span: Span, scope: dict[str, Any]) -> None:
+    if scope.get("query_string"):
+        span.set_attribute("url.query", redacted_query(scope["query_string"]))
     sent = scope.get(_CLIENT_TRACE_KEY)
     if not sent:
         return

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from opentelemetry.instrumentation.httpx import AsyncOpenTelemetryTransport, Req
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.trace import Span, Tracer
 
-from service_defaults.settings import ConfigError
+from service_defaults import otel_settings
 
 if TYPE_CHECKING:
     import aiohttp
@@ -32,19 +33,15 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
     from opentelemetry.sdk.trace import TracerProvider
 
+# The stable HTTP attribute names (`http.response.status_code`, `url.full`,
+# `url.query` apart from the path), not the old ones the instrumentations still
+# default to. They read this once, from the process's environment, when the first
+# of them starts: hence here, before any can.
+os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 log = logging.getLogger("frontdoor.telemetry")
-ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 # Spans are the one signal exported; metrics are scraped from /metrics. A no-op
 # meter keeps the instrumentations from recording histograms nobody reads.
 NO_METERS = NoOpMeterProvider()
-SAMPLERS = (
-    "always_on",
-    "always_off",
-    "traceidratio",
-    "parentbased_always_on",
-    "parentbased_always_off",
-    "parentbased_traceidratio",
-)
 # How long a stopping process waits for its last spans to leave.
 FLUSH_ON_STOP_MS = 2000
 
@@ -76,7 +73,7 @@ class Telemetry:
             transport,
             tracer_provider=self.provider,
             meter_provider=NO_METERS,
-            request_hook=_failsafe(request_hook) if request_hook else None,
+            request_hook=_describe_call(request_hook),
         )
 
     def aiohttp_trace_configs(self) -> list[aiohttp.TraceConfig]:
@@ -91,6 +88,7 @@ class Telemetry:
             tracer_provider=self.provider,
             meter_provider=NO_METERS,
             sem_conv_opt_in_mode=_StabilityMode.HTTP,
+            url_filter=lambda url: str(url.with_query(redacted_query(url.query_string))),
         )
         return [config]
 
@@ -117,41 +115,30 @@ class Telemetry:
         RedisInstrumentor.instrument_client(client, tracer_provider=self.provider)
 
     def shutdown(self) -> None:
-        """Send what is still buffered, briefly: a dead collector must not hold up a stop."""
+        """Send what is still buffered, for `FLUSH_ON_STOP_MS` at most.
+
+        The exporter retries a dead collector for many seconds, and a process that
+        takes that long to stop is killed by its supervisor mid-way anyway: the
+        flush runs in a daemon thread that is left behind when the time is up.
+        """
         if self.provider is not None:
-            self.provider.force_flush(FLUSH_ON_STOP_MS)
-            self.provider.shutdown()
+            flush = threading.Thread(target=self.provider.shutdown, daemon=True)
+            flush.start()
+            flush.join(FLUSH_ON_STOP_MS / 1000)
 
 
 DISABLED = Telemetry("")
 
 
 def create_telemetry(service_name: str, environ: Mapping[str, str] | None = None) -> Telemetry:
-    """`OTEL_SERVICE_NAME` names the process, else `service_name` (the deployable).
-
-    The SDK reads the rest itself: `OTEL_TRACES_SAMPLER` (parent-based always-on
-    by default), `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_BSP_*` and the exporter's
-    `OTEL_EXPORTER_OTLP_*` (endpoint, headers, timeout).
-    """
+    """Tracing as the `OTEL_*` variables say (see `service_defaults.otel_settings`);
+    `OTEL_SERVICE_NAME` names the process, else `service_name` (the deployable)."""
     environ = os.environ if environ is None else environ
-    # The stable HTTP attribute names (`http.response.status_code`, `url.full`),
-    # not the old ones the instrumentations still default to.
-    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-    name = environ.get("OTEL_SERVICE_NAME") or service_name
-    disabled = environ.get("OTEL_SDK_DISABLED", "false").strip().lower()
-    if disabled not in ("true", "false", ""):
-        raise ConfigError(f"OTEL_SDK_DISABLED: expected true or false, got {disabled!r}")
-    if disabled == "true" or not any(environ.get(v) for v in ENDPOINT_VARIABLES):
+    name = otel_settings.service_name(environ, service_name)
+    endpoint = otel_settings.traces_endpoint(environ)
+    if endpoint is None:
         return Telemetry(name)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    _check_sampler(environ)
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: name}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    return Telemetry(name, provider)
+    return Telemetry(name, otel_settings.create_tracer_provider(environ, name, endpoint))
 
 
 class _InRequestsOnly(Tracer):
@@ -172,25 +159,25 @@ class _InRequestsOnly(Tracer):
         return self._tracer.start_as_current_span(*args, **kwargs)
 
 
-def _check_sampler(environ: Mapping[str, str]) -> None:
-    # The SDK would log a warning and sample everything: a typo must stop start-up instead.
-    sampler = environ.get("OTEL_TRACES_SAMPLER", "").strip().lower()
-    if sampler and sampler not in SAMPLERS:
-        raise ConfigError(f"OTEL_TRACES_SAMPLER: expected one of {', '.join(SAMPLERS)}")
-    if sampler.endswith("traceidratio"):
-        try:
-            ratio = float(environ.get("OTEL_TRACES_SAMPLER_ARG", "1.0"))
-        except ValueError:
-            ratio = -1.0
-        if not 0.0 <= ratio <= 1.0:
-            raise ConfigError("OTEL_TRACES_SAMPLER_ARG: expected a ratio between 0 and 1")
+def redacted_query(query: str | bytes) -> str:
+    """The parameters' names without their values (`limit=*&cursor=*`): a span must
+    not hold what a query may carry (a token a client put in a URL, say)."""
+    if isinstance(query, bytes):
+        query = query.decode("latin-1")
+    return "&".join(f"{part.partition('=')[0]}=*" for part in query.split("&") if part)
 
 
-def _failsafe(hook: HttpRequestHook) -> HttpRequestHook:
-    async def guarded(span: Span, request: RequestInfo) -> None:
+def _describe_call(hook: HttpRequestHook | None) -> HttpRequestHook:
+    async def describe(span: Span, request: RequestInfo) -> None:
         try:
-            await hook(span, request)
+            url = request.url
+            if isinstance(url, httpx.URL) and url.query:
+                span.set_attribute(
+                    "url.full", str(url.copy_with(query=redacted_query(url.query).encode()))
+                )
+            if hook is not None:
+                await hook(span, request)
         except Exception:  # a hook's bug must not fail the call it describes
             log.exception("span hook failed")
 
-    return guarded
+    return describe

@@ -225,3 +225,17 @@ def test_mobile_etag_hit_is_named_on_its_span(
     spans = _trace_of(receiver, again.headers["x-request-id"], {"edge", "bff_mobile"})
 
     assert _one(spans, "bff_mobile", "SERVER").attributes["frontdoor.cache"] == "not_modified"
+
+
+def test_no_span_holds_the_token_or_a_query_value(
+    traced: Topology, receiver: OtlpReceiver, token: str
+) -> None:
+    with _client(traced) as client:
+        response = client.get("/api/web/orders?limit=2&note=s3cret-in-a-url", headers=bearer(token))
+    assert response.status_code == 200, response.text
+
+    spans = _trace_of(receiver, response.headers["x-request-id"], {"edge", "bff_web", "orders"})
+
+    values = [str(value) for span in spans for value in span.attributes.values()]
+    assert not [v for v in values if token in v or "s3cret" in v or "Bearer" in v]
+    assert _one(spans, "edge", "SERVER").attributes["url.query"] == "limit=*&note=*"

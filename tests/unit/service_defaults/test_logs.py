@@ -174,6 +174,10 @@ def test_hostile_text_stays_inside_its_one_line(
         "Cookie: session=0123456789abcdef",
         "cookie=0123456789abcdef",
         "AUTHORIZATION: Basic 0123456789abcdef",
+        "Authorization: Token 0123456789abcdef",
+        "Cookie: theme=dark; session=0123456789abcdef",
+        "password=0123456789abcdef&username=alice",
+        '{"username": "alice", "password": "0123456789abcdef"}',
     ],
 )
 def test_credentials_in_a_message_are_redacted(lines: Lines, leak: str) -> None:

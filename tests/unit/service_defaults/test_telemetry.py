@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Annotated
 
 import httpx
@@ -12,9 +13,16 @@ from litestar import get
 from litestar.params import PathParameter
 from litestar.testing import AsyncTestClient
 from litestar.types import Scope
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry import baggage
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind
 
 from service_defaults.app import create_service_app
@@ -203,3 +211,87 @@ def test_statements_are_traced_inside_an_operation_only(
     assert statements[0].attributes is not None
     assert statements[0].attributes["db.statement"] == "SELECT 2"
     assert statements[0].attributes["db.system"] == "sqlite"
+
+
+class StuckExporter(SpanExporter):
+    """A collector that never answers: every export blocks until the test lets go."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.exporting = threading.Event()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.exporting.set()
+        self.release.wait()
+        return SpanExportResult.SUCCESS
+
+
+def test_a_dead_collector_does_not_hold_up_the_stop() -> None:
+    exporter = StuckExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    telemetry = Telemetry("test", provider)
+    with telemetry.tracer("test").start_as_current_span("last request"):
+        pass
+    try:
+        telemetry.shutdown()  # returns, though the export it started is still stuck
+
+        assert exporter.exporting.is_set()
+        assert not exporter.release.is_set()
+    finally:
+        exporter.release.set()
+
+
+def test_the_sampler_comes_from_the_given_environment() -> None:
+    telemetry = create_telemetry("orders", {**ENDPOINT, "OTEL_TRACES_SAMPLER": "always_off"})
+    try:
+        assert telemetry.provider is not None
+        assert telemetry.provider.sampler is ALWAYS_OFF
+    finally:
+        telemetry.shutdown()
+
+
+async def test_a_server_span_keeps_the_querys_names_not_its_values(
+    telemetry: Telemetry, exported: InMemorySpanExporter
+) -> None:
+    app = create_service_app(title="t", route_handlers=[thing], telemetry=telemetry)
+    async with AsyncTestClient(app=app) as client:
+        await client.get("/things/1?access_token=s3cret&limit=5")
+
+    [span] = exported.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["url.query"] == "access_token=*&limit=*"
+    assert not any("s3cret" in str(value) for value in span.attributes.values())
+
+
+async def test_a_client_span_keeps_the_querys_names_not_its_values(
+    telemetry: Telemetry, exported: InMemorySpanExporter
+) -> None:
+    transport = telemetry.http_transport(httpx.MockTransport(lambda _: httpx.Response(200)))
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.get("http://downstream.test/orders?cursor=s3cret")
+
+    [span] = exported.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["url.full"] == "http://downstream.test/orders?cursor=*"
+
+
+async def test_an_untrusted_caller_hands_down_no_baggage(
+    telemetry: Telemetry, exported: InMemorySpanExporter
+) -> None:
+    seen: list[object] = []
+
+    @get("/baggage", sync_to_thread=False)
+    def read_baggage() -> None:
+        seen.append(baggage.get_baggage("tenant"))
+
+    app = create_service_app(
+        title="t",
+        route_handlers=[read_baggage],
+        telemetry=telemetry,
+        trusts_trace_of=lambda _: False,
+    )
+    async with AsyncTestClient(app=app) as client:
+        await client.get("/baggage", headers={"baggage": "tenant=admin"})
+
+    assert seen == [None]

@@ -31,6 +31,7 @@ from edge.routes import OWN_PATHS, create_edge_routes
 from edge.routing import RouteTable
 from edge.settings import Settings, load_settings
 from edge.trace_store_client import TraceStoreClient, open_trace_store
+from edge.tracing import EdgeServerSpans, UpstreamCallSpans
 from service_defaults.app import create_service_app
 from service_defaults.http_clients import create_http_client
 from service_defaults.resources import Resources
@@ -101,7 +102,7 @@ async def open_resources(
             create_http_client(
                 settings.jwks_url, timeout_s=JWKS_TIMEOUT_S, telemetry=telemetry
             ) as jwks_client,
-            open_upstream_session(telemetry.aiohttp_trace_configs()) as session,
+            open_upstream_session() as session,
         ):
             keys = JwksKeySource(jwks_client, settings.jwks_url, on_fetch=metrics.jwks_fetches)
             proxy = Proxy(
@@ -117,6 +118,7 @@ async def open_resources(
                 client_addresses=ClientAddressResolver(settings.trusted_proxies),
                 metrics=metrics,
                 max_header_bytes=settings.max_header_bytes,
+                call_spans=UpstreamCallSpans(telemetry) if telemetry.enabled else None,
             )
             reloads = settings.environment == "dev"
             if reloads:
@@ -194,7 +196,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         response_headers=_response_headers(settings),
         telemetry=telemetry,
-        trusts_trace_of=trusts_trace_of,
+        server_spans=(
+            (
+                lambda handler: EdgeServerSpans(
+                    handler,
+                    telemetry.tracer("frontdoor.edge"),
+                    untraced=OWN_PATHS,
+                    trusts_trace_of=trusts_trace_of,
+                )
+            )
+            if telemetry.enabled
+            else lambda handler: handler
+        ),
     )
 
 

@@ -29,6 +29,7 @@ from edge.headers import HeaderPolicy, header_value, header_values, response_hea
 from edge.metrics import EdgeMetrics
 from edge.rate_limits import RateLimiter, RatePolicy, rate_limit_headers
 from edge.routing import BadPath, Route, RouteTable, validate_path
+from edge.tracing import UpstreamCallSpans
 from service_defaults.problems import send_problem
 from service_defaults.request_context import CLIENT_KEY, ROUTE_KEY, current_request_id
 from service_defaults.server_spans import annotate_request
@@ -58,16 +59,9 @@ class ClientGone(Exception):
     """The client disconnected before sending its whole request."""
 
 
-def open_upstream_session(
-    trace_configs: list[aiohttp.TraceConfig] | None = None,
-) -> aiohttp.ClientSession:
-    """The pooled connections to every upstream; opened and closed by the edge's lifespan.
-
-    `trace_configs` (only when tracing) give each upstream call its client span,
-    which also sends the trace context on.
-    """
+def open_upstream_session() -> aiohttp.ClientSession:
+    """The pooled connections to every upstream; opened and closed by the edge's lifespan."""
     return aiohttp.ClientSession(
-        trace_configs=trace_configs,
         connector=aiohttp.TCPConnector(limit=512, ttl_dns_cache=60),
         # Bytes pass through as the upstream encoded them.
         auto_decompress=False,
@@ -88,6 +82,7 @@ class Proxy:
         client_addresses: ClientAddressResolver,
         metrics: EdgeMetrics,
         max_header_bytes: int,
+        call_spans: UpstreamCallSpans | None = None,
     ) -> None:
         # Replaced whole on reload: a request sees the old table or the new one.
         self.routes = routes
@@ -98,6 +93,8 @@ class Proxy:
         self._client_addresses = client_addresses
         self._metrics = metrics
         self._max_header_bytes = max_header_bytes
+        # None when untraced: then no span, and no trace context sent on.
+        self._call_spans = call_spans
 
     async def __call__(self, scope: HTTPScope, receive: Receive, send: Send) -> None:
         started = time.monotonic()
@@ -332,6 +329,10 @@ class Proxy:
                 (b"content-length", header_value(scope["headers"], b"content-length") or b"0")
             )
         response_started = False
+        span = None
+        if self._call_spans is not None:
+            span, trace_context = self._call_spans.start(scope["method"], url)
+            outbound += trace_context
         try:
             async with self.session.request(
                 scope["method"],
@@ -345,6 +346,8 @@ class Proxy:
                     total=None, sock_connect=min(remaining_s, 2.0), sock_read=remaining_s
                 ),
             ) as upstream:
+                if span is not None:
+                    UpstreamCallSpans.answered(span, upstream.status)
                 start: HTTPResponseStartEvent = {
                     "type": "http.response.start",
                     "status": upstream.status,
@@ -366,6 +369,8 @@ class Proxy:
                 }
                 await send(end)
         except (TimeoutError, aiohttp.ClientError) as exc:
+            if span is not None:
+                UpstreamCallSpans.failed(span, exc)
             if response_started:
                 # Half an answer cannot become a problem: cut the connection so the
                 # client sees a truncated response, not a complete-looking one.
@@ -376,3 +381,6 @@ class Proxy:
             if kind == "timeout":
                 raise Refused(504, "The upstream service did not answer in time.", extra) from None
             raise Refused(502, "The upstream service is unavailable.", extra) from None
+        finally:
+            if span is not None:
+                span.end()

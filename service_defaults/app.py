@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Litestar, Request, Router
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ASGIApp, ControllerRouterHandler, Middleware, Scope
+from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
 from prometheus_client import CollectorRegistry
 
 from service_defaults.deadlines import DeadlineMiddleware
@@ -61,7 +61,7 @@ def create_service_app(
     registry: CollectorRegistry | None = None,
     metrics_allowed_from: Sequence[str] = LOOPBACK_NETWORKS,
     telemetry: Telemetry = DISABLED,
-    trusts_trace_of: Callable[[Scope], bool] | None = None,
+    server_spans: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> Litestar:
     """`resources` are opened by the app's one lifespan and closed when it stops.
 
@@ -71,7 +71,7 @@ def create_service_app(
     past Litestar's router. `registry` (a new one by default) gets every request's
     RED metrics and is served on `/metrics` to `metrics_allowed_from` (loopback by
     default). `telemetry` gives every request a server span
-    (see `service_defaults.server_spans`; `trusts_trace_of` is the edge's rule).
+    (see `service_defaults.server_spans`), or `server_spans` makes them (the edge's own).
     """
     api: list[ControllerRouterHandler] = list(route_handlers)
     if dev_response_delay_ms:
@@ -105,7 +105,9 @@ def create_service_app(
     # matched routes, and a 404 or 405 needs its request id and access line too.
     handler = RequestContextMiddleware(handler, response_headers, metrics=HttpMetrics(registry))
     # Around the request context, so that its log lines carry the trace id.
-    app.asgi_handler = instrument_server(handler, telemetry, trusts_trace_of=trusts_trace_of)
+    app.asgi_handler = (
+        server_spans(handler) if server_spans else instrument_server(handler, telemetry)
+    )
     return app
 
 

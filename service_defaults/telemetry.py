@@ -28,7 +28,6 @@ from opentelemetry.trace import Span, Tracer
 from service_defaults import otel_settings
 
 if TYPE_CHECKING:
-    import aiohttp
     import redis.asyncio
     import sqlalchemy as sa
     from opentelemetry.sdk.trace import TracerProvider
@@ -75,22 +74,6 @@ class Telemetry:
             meter_provider=NO_METERS,
             request_hook=_describe_call(request_hook),
         )
-
-    def aiohttp_trace_configs(self) -> list[aiohttp.TraceConfig]:
-        """For an aiohttp session: a client span per request, with trace context injected."""
-        if self.provider is None:
-            return []
-        from opentelemetry.instrumentation._semconv import _StabilityMode
-        from opentelemetry.instrumentation.aiohttp_client import create_trace_config
-
-        # Told the semantic conventions outright: only the instrumentor reads the opt-in.
-        config: aiohttp.TraceConfig = create_trace_config(
-            tracer_provider=self.provider,
-            meter_provider=NO_METERS,
-            sem_conv_opt_in_mode=_StabilityMode.HTTP,
-            url_filter=lambda url: str(url.with_query(redacted_query(url.query_string))),
-        )
-        return [config]
 
     def instrument_engine(self, engine: sa.Engine) -> None:
         """A span per statement on this SQLAlchemy engine."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Annotated
 
 import httpx
@@ -13,11 +13,9 @@ from litestar import get
 from litestar.params import PathParameter
 from litestar.testing import AsyncTestClient
 from litestar.types import Scope
-from opentelemetry import baggage
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
-    SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
@@ -30,22 +28,7 @@ from service_defaults.server_spans import annotate_request, instrument_server
 from service_defaults.settings import ConfigError
 from service_defaults.telemetry import DISABLED, Telemetry, create_telemetry
 
-CLIENT_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-CLIENT_TRACEPARENT = f"00-{CLIENT_TRACE_ID}-00f067aa0ba902b7-01"
 ENDPOINT = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
-
-
-@pytest.fixture
-def exported() -> InMemorySpanExporter:
-    return InMemorySpanExporter()
-
-
-@pytest.fixture
-def telemetry(exported: InMemorySpanExporter) -> Iterator[Telemetry]:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exported))
-    yield Telemetry("test", provider)
-    provider.shutdown()
 
 
 def test_tracing_is_off_without_an_endpoint() -> None:
@@ -140,38 +123,6 @@ async def test_probes_are_not_traced(telemetry: Telemetry, exported: InMemorySpa
         assert (await client.get("/readyz")).status_code == 200
 
     assert exported.get_finished_spans() == ()
-
-
-async def test_trusted_caller_continues_its_trace(
-    telemetry: Telemetry, exported: InMemorySpanExporter
-) -> None:
-    app = create_service_app(
-        title="t", route_handlers=[thing], telemetry=telemetry, trusts_trace_of=lambda _: True
-    )
-    async with AsyncTestClient(app=app) as client:
-        await client.get("/things/1", headers={"traceparent": CLIENT_TRACEPARENT})
-
-    [span] = exported.get_finished_spans()
-    assert f"{span.context.trace_id:032x}" == CLIENT_TRACE_ID
-    assert span.links == ()
-
-
-async def test_untrusted_caller_starts_a_new_trace_linked_to_its_own(
-    telemetry: Telemetry, exported: InMemorySpanExporter
-) -> None:
-    app = create_service_app(
-        title="t", route_handlers=[thing], telemetry=telemetry, trusts_trace_of=lambda _: False
-    )
-    async with AsyncTestClient(app=app) as client:
-        await client.get(
-            "/things/1", headers={"traceparent": CLIENT_TRACEPARENT, "tracestate": "x=1"}
-        )
-
-    [span] = exported.get_finished_spans()
-    assert f"{span.context.trace_id:032x}" != CLIENT_TRACE_ID
-    assert span.parent is None
-    [link] = span.links
-    assert f"{link.context.trace_id:032x}" == CLIENT_TRACE_ID
 
 
 async def test_traced_client_sends_its_span_as_the_trace_context(
@@ -274,24 +225,3 @@ async def test_a_client_span_keeps_the_querys_names_not_its_values(
     [span] = exported.get_finished_spans()
     assert span.attributes is not None
     assert span.attributes["url.full"] == "http://downstream.test/orders?cursor=*"
-
-
-async def test_an_untrusted_caller_hands_down_no_baggage(
-    telemetry: Telemetry, exported: InMemorySpanExporter
-) -> None:
-    seen: list[object] = []
-
-    @get("/baggage", sync_to_thread=False)
-    def read_baggage() -> None:
-        seen.append(baggage.get_baggage("tenant"))
-
-    app = create_service_app(
-        title="t",
-        route_handlers=[read_baggage],
-        telemetry=telemetry,
-        trusts_trace_of=lambda _: False,
-    )
-    async with AsyncTestClient(app=app) as client:
-        await client.get("/baggage", headers={"baggage": "tenant=admin"})
-
-    assert seen == [None]

@@ -104,7 +104,13 @@ async def open_resources(
             ) as jwks_client,
             open_upstream_session() as session,
         ):
-            keys = JwksKeySource(jwks_client, settings.jwks_url, on_fetch=metrics.jwks_fetches)
+            keys = JwksKeySource(
+                jwks_client,
+                settings.jwks_url,
+                ttl_s=settings.jwks_cache_ttl_s,
+                refetch_floor_s=settings.jwks_refetch_floor_s,
+                on_fetch=metrics.jwks_fetches,
+            )
             proxy = Proxy(
                 table,
                 Authenticator(_verifier(keys, table, settings)),
@@ -118,6 +124,7 @@ async def open_resources(
                 client_addresses=ClientAddressResolver(settings.trusted_proxies),
                 metrics=metrics,
                 max_header_bytes=settings.max_header_bytes,
+                max_header_fields=settings.max_header_fields,
                 call_spans=UpstreamCallSpans(telemetry) if telemetry.enabled else None,
             )
             reloads = settings.environment == "dev"

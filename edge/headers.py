@@ -32,6 +32,7 @@ SET_BY_EDGE = frozenset(
         b"x-real-ip",
         b"forwarded",
         b"x-request-id",
+        b"x-request-budget-ms",
         b"content-length",
         # The trace context the edge continues or starts; its client span sends it.
         b"traceparent",
@@ -70,7 +71,10 @@ class HeaderPolicy:
 
     def _keeps(self, name: bytes, listed: set[bytes]) -> bool:
         return not (
-            name in HOP_BY_HOP
+            # nginx's default: `X_User_Id` is `X-User-Id` to a CGI- or WSGI-style
+            # backend, and would slip past every name on the stripped list.
+            b"_" in name
+            or name in HOP_BY_HOP
             or name in SET_BY_EDGE
             or name in listed
             or name in self._exact

@@ -1,6 +1,6 @@
 """The reverse proxy: check, route, authenticate, limit, forward, stream the answer back.
 
-Every refusal happens before any upstream call, in this order: header size (431),
+Every refusal happens before any upstream call, in this order: header count and size (431),
 transfer coding (501), path (400), route (404), CORS preflight (answered here),
 method (405), token (400 when sent twice, else 401), rate limit (429), body
 size (413).
@@ -82,6 +82,7 @@ class Proxy:
         client_addresses: ClientAddressResolver,
         metrics: EdgeMetrics,
         max_header_bytes: int,
+        max_header_fields: int = 100,
         call_spans: UpstreamCallSpans | None = None,
     ) -> None:
         # Replaced whole on reload: a request sees the old table or the new one.
@@ -93,6 +94,7 @@ class Proxy:
         self._client_addresses = client_addresses
         self._metrics = metrics
         self._max_header_bytes = max_header_bytes
+        self._max_header_fields = max_header_fields
         # None when untraced: then no span, and no trace context sent on.
         self._call_spans = call_spans
 
@@ -140,7 +142,10 @@ class Proxy:
             await send_problem(send_counted, 500, "The gateway could not handle this request.")
 
     def _route(self, scope: HTTPScope) -> Route:
-        headers = scope["headers"]
+        # A list from uvicorn; ASGI promises only an iterable.
+        headers = scope["headers"] if isinstance(scope["headers"], list) else [*scope["headers"]]
+        if len(headers) > self._max_header_fields:
+            raise Refused(431, "The request has too many header fields.")
         if sum(len(name) + len(value) + 4 for name, value in headers) > self._max_header_bytes:
             raise Refused(431, "The request headers are too large.")
         coding = header_value(headers, b"transfer-encoding")
@@ -214,11 +219,12 @@ class Proxy:
         else:
             key = "addr:" + client
         decision = await self.limiter.decide(key, policy)
-        outcome = (
-            ("failed_open" if decision.allowed else "failed_closed")
-            if decision.degraded
-            else ("allowed" if decision.allowed else "limited")
-        )
+        if decision.degraded:
+            outcome = "failed_open" if decision.allowed else "failed_closed"
+        elif decision.local:
+            outcome = "local_allowed" if decision.allowed else "local_limited"
+        else:
+            outcome = "allowed" if decision.allowed else "limited"
         self._metrics.rate_limit.labels(policy.name, outcome).inc()
         annotate_request(
             {

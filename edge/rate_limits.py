@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 import redis.asyncio as aioredis
@@ -26,6 +26,10 @@ from service_defaults.telemetry import DISABLED, Telemetry
 log = logging.getLogger("frontdoor.edge.rate_limits")
 
 
+# What a policy does when Redis cannot answer (see `RedisLimiter`).
+FailureMode = Literal["open", "closed", "local"]
+
+
 @dataclass(frozen=True)
 class RatePolicy:
     name: str
@@ -33,6 +37,9 @@ class RatePolicy:
     window_s: float
     # Who shares one quota: the token's subject, or the client's address.
     key: Literal["subject", "client_address"] = "subject"
+    # When Redis cannot answer: let through, refuse, or count in this process
+    # (exact per replica); None takes the edge's EDGE_RATE_LIMIT_ON_REDIS_FAILURE.
+    on_redis_failure: FailureMode | None = None
 
     @property
     def interval_us(self) -> int:
@@ -48,6 +55,8 @@ class Decision:
     # Set when the limiter could not decide (Redis unreachable) and the configured
     # failure mode answered instead.
     degraded: bool = False
+    # Set when this process's own limiter decided in Redis's place ("local").
+    local: bool = False
 
 
 def gcra(tat_us: int, now_us: int, policy: RatePolicy) -> tuple[Decision, int]:
@@ -136,7 +145,7 @@ class RedisLimiter:
         *,
         prefix: str = "frontdoor:ratelimit:",
         timeout_s: float = 0.1,
-        on_failure: Literal["open", "closed"] = "open",
+        on_failure: FailureMode = "open",
         retry_after_failure_s: float = 1.0,
         telemetry: Telemetry = DISABLED,
     ) -> None:
@@ -150,6 +159,7 @@ class RedisLimiter:
         self._script = self._redis.register_script(GCRA_SCRIPT)
         self._prefix = prefix
         self._on_failure = on_failure
+        self._local = MemoryLimiter()
         self._pause_s = retry_after_failure_s
         self._paused_until = 0.0
 
@@ -162,13 +172,14 @@ class RedisLimiter:
                 )
             except (RedisError, OSError, TimeoutError) as exc:
                 self._paused_until = time.monotonic() + self._pause_s
-                log.warning(
-                    "rate limiter: Redis unavailable, failing %s: %r", self._on_failure, exc
-                )
+                log.warning("rate limiter: Redis unavailable, failing per policy: %r", exc)
             else:
                 return _decision(bool(allowed), int(backlog), 0, policy, int(wait))
+        mode = policy.on_redis_failure or self._on_failure
+        if mode == "local":
+            return replace(await self._local.decide(key, policy), local=True)
         return Decision(
-            allowed=self._on_failure == "open",
+            allowed=mode == "open",
             remaining=0,
             reset_s=0,
             retry_after_s=math.ceil(self._pause_s),

@@ -14,7 +14,7 @@ import msgspec
 import msgspec.yaml
 
 from edge.cors import CorsPolicy
-from edge.rate_limits import RatePolicy
+from edge.rate_limits import FailureMode, RatePolicy
 from edge.routing import Route, RouteTable
 from service_defaults.settings import ConfigError
 
@@ -33,6 +33,8 @@ class RateLimitSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     window_s: Annotated[float, msgspec.Meta(gt=0)]
     # Who shares one quota: the token's subject, or the client's address.
     key: Literal["subject", "client_address"] = "subject"
+    # open, closed or local when Redis fails; unset: EDGE_RATE_LIMIT_ON_REDIS_FAILURE.
+    on_redis_failure: FailureMode | None = None
 
 
 class CorsSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -143,7 +145,13 @@ def _locate(message: str, raw: bytes) -> str:
 
 def build_route_table(spec: RouteFile, upstreams: dict[str, str]) -> RouteTable:
     policies = {
-        name: RatePolicy(name=name, limit=p.limit, window_s=p.window_s, key=p.key)
+        name: RatePolicy(
+            name=name,
+            limit=p.limit,
+            window_s=p.window_s,
+            key=p.key,
+            on_redis_failure=p.on_redis_failure,
+        )
         for name, p in spec.rate_limits.items()
     }
     cors = {

@@ -119,6 +119,22 @@ def test_many_small_headers_over_16_kib_are_431(client: httpx.Client) -> None:
     assert_problem(client.get("/open/x", headers=headers), 431)
 
 
+def test_more_than_100_header_fields_are_431_however_small(
+    edge: EdgeUnderTest, client: httpx.Client
+) -> None:
+    before = edge.upstream_calls()
+
+    response = client.get("/open/x", headers=[(f"X-F{i}", "1") for i in range(101)])
+
+    assert_problem(response, 431)
+    assert "too many header fields" in response.json()["detail"]
+    assert edge.upstream_calls() == before
+
+
+def test_90_header_fields_pass(client: httpx.Client) -> None:
+    assert client.get("/open/x", headers=[(f"X-F{i}", "1") for i in range(90)]).status_code == 200
+
+
 def test_headers_well_under_the_limit_pass(client: httpx.Client) -> None:
     assert client.get("/open/x", headers={"X-Big": "a" * 8_000}).status_code == 200
 

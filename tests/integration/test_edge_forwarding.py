@@ -63,6 +63,33 @@ def test_identity_headers_from_the_client_never_reach_the_upstream(client: httpx
     assert values(received, "x-harmless") == ["kept"]
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "X-Auth-User",
+        "X-Username",
+        "X-Sub",
+        "X-Principal",
+        "X-Identity",
+        "X-User-Sub",
+        "X-Forwarded-Access-Token",
+        "X-Forwarded-Id-Token",
+    ],
+)
+def test_other_identity_spellings_never_reach_the_upstream(client: httpx.Client, name: str) -> None:
+    received = upstream_headers(client.get("/open/x", headers={name: SPOOFED}))
+
+    assert name.lower() not in {key for key, _ in received}
+
+
+@pytest.mark.parametrize("name", ["x_user_id", "X_Request_Budget_Ms", "Custom_Header"])
+def test_headers_with_underscores_are_dropped(client: httpx.Client, name: str) -> None:
+    received = upstream_headers(client.get("/open/x", headers={name: SPOOFED}))
+
+    assert all(SPOOFED not in value for _, value in received)
+    assert all("_" not in key for key, _ in received)
+
+
 def test_client_forwarding_headers_are_replaced_by_what_the_edge_saw(
     client: httpx.Client,
 ) -> None:

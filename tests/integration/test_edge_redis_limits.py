@@ -128,7 +128,7 @@ class PrivateRedis:
             self.process = None
 
 
-@pytest.fixture(params=["open", "closed"])
+@pytest.fixture
 def edge_with_private_redis(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[tuple[EdgeUnderTest, PrivateRedis, str]]:
@@ -148,6 +148,7 @@ def edge_with_private_redis(
         server.stop()
 
 
+@pytest.mark.parametrize("edge_with_private_redis", ["open", "closed"], indirect=True)
 def test_redis_stopped_mid_run_fails_as_configured_and_recovers(
     edge_with_private_redis: tuple[EdgeUnderTest, PrivateRedis, str],
 ) -> None:
@@ -182,3 +183,22 @@ def test_redis_stopped_mid_run_fails_as_configured_and_recovers(
     assert elapsed < 5
     assert recovered is not None and "ratelimit" in recovered.headers, "never recovered"
     assert f'decision="failed_{mode}"' in metrics
+
+
+@pytest.mark.parametrize("edge_with_private_redis", ["local"], indirect=True)
+def test_redis_stopped_mid_run_with_a_local_fallback_still_limits(
+    edge_with_private_redis: tuple[EdgeUnderTest, PrivateRedis, str],
+) -> None:
+    edge, server, _ = edge_with_private_redis
+    headers = {"Authorization": f"Bearer {edge.token(f'local-{uuid.uuid4().hex}')}"}
+    with edge.client() as client:
+        assert client.get("/limited", headers=headers).status_code == 200  # counted in Redis
+
+        server.stop()
+        # The policy allows 5 a minute: this process now counts on its own, from zero.
+        during = [client.get("/limited", headers=headers).status_code for _ in range(6)]
+        metrics = client.get("/metrics").text
+
+    assert during == [200] * 5 + [429]
+    assert 'decision="local_allowed"' in metrics
+    assert 'decision="local_limited"' in metrics

@@ -140,3 +140,19 @@ def test_response_drops_headers_the_edge_writes_itself_and_hop_by_hop_ones() -> 
         (b"set-cookie", b"a=1"),
         (b"set-cookie", b"b=2"),
     ]
+
+
+def test_a_header_with_an_underscore_is_dropped() -> None:
+    sent = forward([(b"x_user_id", b"admin"), (b"x-harmless", b"kept")])
+
+    assert b"x_user_id" not in names(sent)
+    assert values(sent, b"x-harmless") == [b"kept"]
+
+
+def test_headers_the_edge_sets_are_never_the_clients_even_with_no_stripped_list() -> None:
+    inbound = [(b"x-request-budget-ms", b"999999"), (b"x-request-id", b"forged")]
+
+    sent = HeaderPolicy([]).outbound(inbound, forwarded_for="203.0.113.7", request_id="rid-1")
+
+    assert values(sent, b"x-request-budget-ms") == []
+    assert values(sent, b"x-request-id") == [b"rid-1"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edge.rate_limits import RatePolicy, gcra, rate_limit_headers
+from edge.rate_limits import RatePolicy, RedisLimiter, gcra, rate_limit_headers
 
 POLICY = RatePolicy(name="api", limit=4, window_s=4.0)  # one per second after a burst of 4
 SECOND = 1_000_000
@@ -49,3 +49,29 @@ def test_headers_follow_the_httpapi_draft() -> None:
     assert headers[b"ratelimit-policy"] == b'"api";q=4;w=4'
     assert headers[b"ratelimit"] == b'"api";r=3;t=1'
     assert b"retry-after" not in headers
+
+
+# Nothing listens on port 1: every call to this Redis fails at once.
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+async def test_a_local_policy_counts_in_process_while_redis_is_down() -> None:
+    limiter = RedisLimiter(DEAD_REDIS, on_failure="open")
+    policy = RatePolicy(name="login", limit=2, window_s=60.0, on_redis_failure="local")
+    try:
+        decisions = [await limiter.decide("addr:203.0.113.7", policy) for _ in range(3)]
+    finally:
+        await limiter.close()
+
+    assert [d.allowed for d in decisions] == [True, True, False]
+    assert all(d.local and not d.degraded for d in decisions)
+
+
+async def test_a_policy_without_a_mode_takes_the_edges() -> None:
+    limiter = RedisLimiter(DEAD_REDIS, on_failure="closed")
+    try:
+        decision = await limiter.decide("sub:alice", POLICY)
+    finally:
+        await limiter.close()
+
+    assert decision.degraded and not decision.allowed

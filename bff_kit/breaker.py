@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextvars import ContextVar
 from enum import IntEnum
 
 import httpx
@@ -25,9 +24,6 @@ log = logging.getLogger("frontdoor.upstream")
 # A call cut short by a timeout counts against the service only if it was given at
 # least this share of the client's full timeout.
 FAIR_SHARE = 0.5
-# When the call being judged started, for its duration metric. Per task: a screen's
-# concurrent calls each run in a task of their own.
-_call_started: ContextVar[float] = ContextVar("call_started", default=0.0)
 
 
 class BreakerState(IntEnum):
@@ -108,11 +104,11 @@ class CircuitBreakerTransport(httpx.AsyncBaseTransport):
         self._full_timeout_s = full_timeout_s
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        _call_started.set(time.monotonic())
+        started = time.monotonic()
         try:
             probing = self._breaker.before_call()
         except CircuitOpen:
-            self._count("circuit_open")
+            self._count("circuit_open", started)
             raise UpstreamError(
                 status_code=503,
                 detail=f"The {self._name} service is failing; not calling it for a moment.",
@@ -130,14 +126,14 @@ class CircuitBreakerTransport(httpx.AsyncBaseTransport):
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             # httpx-aiohttp reports a refused connection as a ConnectTimeout too:
             # either way the request never reached the service.
-            raise self._unreachable(request, exc) from None
+            raise self._unreachable(request, exc, started) from None
         except (TimeoutError, httpx.TimeoutException):
-            self._timed_out(timeout_s, probing)
+            self._timed_out(timeout_s, probing, started)
             raise UpstreamError(
                 status_code=504, detail=f"The {self._name} service did not answer in time."
             ) from None
         except httpx.RequestError as exc:  # a broken connection, an undecodable body
-            raise self._unreachable(request, exc) from None
+            raise self._unreachable(request, exc, started) from None
         except BaseException:
             # Cancelled midway (its screen already failed), or an error no handler
             # above knows: the probe proved nothing, and the next call may probe
@@ -148,36 +144,37 @@ class CircuitBreakerTransport(httpx.AsyncBaseTransport):
         if response.status_code == 504:
             # The service ran out of the budget it was handed: judged like a timeout
             # here, so a caller whose budget was nearly spent cannot trip the circuit.
-            self._timed_out(timeout_s, probing)
+            self._timed_out(timeout_s, probing, started)
         elif response.status_code >= 500:
-            self._failed(f"status_{response.status_code}")
+            self._failed(f"status_{response.status_code}", started)
         else:
             self._breaker.record_success()
-            self._count("ok")
+            self._count("ok", started)
         return response
 
-    def _unreachable(self, request: httpx.Request, exc: Exception) -> UpstreamError:
-        self._failed("unreachable")
+    def _unreachable(self, request: httpx.Request, exc: Exception, started: float) -> UpstreamError:
+        self._failed("unreachable", started)
         log.warning("%s %s on %s failed: %r", request.method, request.url.path, self._name, exc)
         return UpstreamError(detail=f"The {self._name} service is unavailable.")
 
-    def _timed_out(self, timeout_s: float, probing: bool) -> None:
+    def _timed_out(self, timeout_s: float, probing: bool, started: float) -> None:
         if timeout_s < FAIR_SHARE * self._full_timeout_s:
             # The request's own deadline was mostly spent before this call (a slow
             # upload, a slow earlier hop): not the service's failure, so the circuit
             # is not told, or one client could trip it for everyone.
             if probing:
                 self._breaker.release_probe()
-            self._count("deadline")
+            self._count("deadline", started)
         else:
-            self._failed("timeout")
+            self._failed("timeout", started)
 
-    def _failed(self, outcome: str) -> None:
+    def _failed(self, outcome: str, started: float) -> None:
         self._breaker.record_failure()
-        self._count(outcome)
+        self._count(outcome, started)
 
-    def _count(self, outcome: str) -> None:
-        duration_s = time.monotonic() - _call_started.get()
+    def _count(self, outcome: str, started: float) -> None:
+        """The call's outcome, its duration since `started`, and the circuit's state after it."""
+        duration_s = time.monotonic() - started
         self._metrics.count_call(self._name, outcome, int(self._breaker.state), duration_s)
 
     async def aclose(self) -> None:

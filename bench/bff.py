@@ -54,9 +54,13 @@ def stack(
 ) -> Iterator[tuple[Topology, dict[str, str], dict[str, int]]]:
     """The BFF and the services; yields their addresses, a caller's token and their pids."""
     certs = ensure_dev_certificates(directory / "certs")
-    overrides = {
-        name: {f"{name.upper()}_DEV_RESPONSE_DELAY_MS": str(ms)} for name, ms in delays.items()
+    # Untraced, as a deployment without an OTLP endpoint runs: the dev topology would
+    # export to a trace store this bench does not start (bench-edge measures tracing).
+    overrides: dict[str, dict[str, str]] = {
+        name: {"OTEL_SDK_DISABLED": "true"} for name in MEASURED
     }
+    for name, ms in delays.items():
+        overrides[name][f"{name.upper()}_DEV_RESPONSE_DELAY_MS"] = str(ms)
     topology = Topology(
         ports=dict(zip(DEFAULT_PORTS, free_ports(len(DEFAULT_PORTS)), strict=True)),
         state_dir=directory,

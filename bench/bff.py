@@ -20,7 +20,6 @@ throughput against the services' own (each dashboard costs three service calls).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import ssl
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.cpu import tree_cpu_seconds
 from bench.load import Result, run_load
 from bench.processes import free_ports
 from bench.report import summarize
@@ -45,7 +45,6 @@ WARMUP_S = 1.0
 CONNECTIONS = 16
 TARGET = 1.10
 MEASURED = ("bff_web", "users", "orders")
-TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -84,13 +83,6 @@ def stack(
         running.stop()
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime+stime of the whole process (fields 14 and 15 of /proc/<pid>/stat; the name
-    in field 2 may hold spaces, so count from its closing parenthesis)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
-
-
 class Measured:
     """The rounds of one target, and the CPU each process spent while it was loaded."""
 
@@ -112,13 +104,13 @@ def load(
     into: Measured | None = None,
     seconds: float = SECONDS,
 ) -> Result:
-    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: tree_cpu_seconds(pid) for name, pid in pids.items()}
     # Plain HTTP inside the stack; the TLS context is only there for the signature.
     result = run_load(generator, url, headers, connections, seconds, ssl.create_default_context())
     if into is not None:
         into.rounds.append(result)
         for name, pid in pids.items():
-            into.cpu_s[name] += cpu_seconds(pid) - before[name]
+            into.cpu_s[name] += tree_cpu_seconds(pid) - before[name]
     return result
 
 

@@ -1,7 +1,10 @@
-"""`python -m bench.edge`: a backend, the edge in three configurations and nginx, loaded in turn.
+"""`python -m bench.edge`: a backend, the edge in four configurations, nginx and two bare
+Python proxies, loaded in turn.
 
 Every process listens on 127.0.0.1 only. Proxies run side by side but idle while another
 is measured; rounds alternate scenarios so that drift on a shared machine hits all alike.
+Each loaded run also reads the measured server's own CPU time, which holds still when
+other work shares the machine where requests per second do not.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import ssl
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import redis
 
 from bench.backend import BODY
+from bench.cpu import tree_cpu_seconds
 from bench.load import Result, run_load
 from bench.nginx import nginx_argv
 from bench.processes import BenchError, Child, free_ports
@@ -46,11 +51,14 @@ SINGLE_CONNECTION = (
     "edge-jwt-mem",
     "edge-jwt-traced",
     "nginx",
+    "bare-httptools",
 )
 TLS_NOTE = """\
-note: a is plain HTTP; a' and b-e terminate TLS (keep-alive: one handshake per connection,
+note: a is plain HTTP; a' and b-g terminate TLS (keep-alive: one handshake per connection,
 record encryption per request), so their gap to a includes TLS, not only proxying. a' is
-what TLS alone costs uvicorn; nginx, what TLS plus one proxy hop costs in C."""
+what TLS alone costs uvicorn; nginx, what TLS plus one proxy hop costs in C; g, the same in
+Python with no framework (the ceiling for a Python edge). CPU µs/req is the measured
+process's own utime+stime (nginx: master and worker), never the backend's behind it."""
 
 
 def redis_commands() -> int | None:
@@ -79,7 +87,7 @@ def start(work: Path, children: list[Child]) -> tuple[list[Scenario], ssl.SSLCon
     """Start every process, wait until each is ready, and check each scenario answers."""
     certs, issuer = ensure_dev_certificates(work / "certs"), BenchIssuer()
     (work / "jwks.json").write_text(json.dumps(issuer.jwks()))
-    backend_port, tls_port, nginx_port, bare_port, *edge_ports = free_ports(8)
+    backend_port, tls_port, nginx_port, bare_port, httptools_port, *edge_ports = free_ports(9)
     backend, tls_backend = f"http://127.0.0.1:{backend_port}", f"https://127.0.0.1:{tls_port}"
     argv = (sys.executable, "-m", "bench.backend", str(backend_port), str(work / "jwks.json"))
     tls_argv = (*argv[:3], str(tls_port), argv[4], str(certs.cert_file), str(certs.key_file))
@@ -96,10 +104,16 @@ def start(work: Path, children: list[Child]) -> tuple[list[Scenario], ssl.SSLCon
             print(f"Redis not reachable at {REDIS_URL}: d skipped")
         else:
             scenarios.append(edge_scenario(key, port, {**clean, **env}, issuer.token()))
-    bare = f"https://127.0.0.1:{bare_port}"
+    # The two yardsticks: python -m MODULE PORT BACKEND_URL CERT KEY.
+    yardsticks = (
+        ("bare", "bench.bare_proxy", bare_port),
+        ("bare-httptools", "bench.bare_httptools_proxy", httptools_port),
+    )
     cert_and_key = (str(certs.cert_file), str(certs.key_file))
-    bare_argv = (sys.executable, "-m", "bench.bare_proxy", str(bare_port), backend, *cert_and_key)
-    scenarios.append(Scenario("bare", bare + PATH_JWT, argv=bare_argv, ready_url=bare + "/"))
+    for key, module, port in yardsticks:
+        base = f"https://127.0.0.1:{port}"
+        yardstick = (sys.executable, "-m", module, str(port), backend, *cert_and_key)
+        scenarios.append(Scenario(key, base + PATH_JWT, argv=yardstick, ready_url=base + "/"))
     if nginx := nginx_argv(work, certs, nginx_port, backend_port):
         url = f"https://127.0.0.1:{nginx_port}{PATH_JWT}"
         scenarios.append(Scenario("nginx", url, argv=tuple(nginx), ready_url=url))
@@ -122,7 +136,9 @@ def start(work: Path, children: list[Child]) -> tuple[list[Scenario], ssl.SSLCon
     return scenarios, tls
 
 
-def measure(args: argparse.Namespace, scenarios: list[Scenario], load: Load) -> None:
+def measure(
+    args: argparse.Namespace, scenarios: list[Scenario], load: Load, pids: Mapping[str, int]
+) -> None:
     # Every process of the bench is idle now: what runs is someone else's.
     if (busy := busy_cpus()) > 0.2:
         print(f"warning: {busy:.1f} CPUs busy with other work before measuring: expect noise")
@@ -134,7 +150,12 @@ def measure(args: argparse.Namespace, scenarios: list[Scenario], load: Load) -> 
     for turn in range(args.rounds):
         for scenario in scenarios[turn:] + scenarios[:turn]:
             before = redis_commands() if scenario.key == "edge-jwt-redis" else None
-            loaded[scenario.key].append(load(scenario, args.connections, args.seconds))
+            cpu_before = tree_cpu_seconds(pids[scenario.key])
+            result = load(scenario, args.connections, args.seconds)
+            cpu_s = tree_cpu_seconds(pids[scenario.key]) - cpu_before
+            if result.requests:
+                result = replace(result, cpu_us_per_request=cpu_s * 1e6 / result.requests)
+            loaded[scenario.key].append(result)
             redis_seen += (redis_commands() or 0) - before if before is not None else 0
         for scenario in scenarios:
             if scenario.key in single:
@@ -147,7 +168,7 @@ def measure(args: argparse.Namespace, scenarios: list[Scenario], load: Load) -> 
     print(f"\none connection, median of {args.rounds} rounds x {args.latency_seconds:g} s")
     print(table(single) + "\n\n" + ratios(many, one) + "\n\n" + TLS_NOTE)
     if "edge-jwt-redis" in loaded:
-        served = sum(r.requests_per_s for r in loaded["edge-jwt-redis"]) * args.seconds
+        served = sum(r.requests for r in loaded["edge-jwt-redis"])
         verdict = "the edge uses Redis" if redis_seen >= served / 2 else "no sign of Redis: d = c"
         print(f"Redis ran {redis_seen / max(served, 1):.1f} commands per request of d: {verdict}.")
 
@@ -155,8 +176,9 @@ def measure(args: argparse.Namespace, scenarios: list[Scenario], load: Load) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.edge", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=5.0, help="per round, loaded")
-    parser.add_argument("--latency-seconds", type=float, default=3.0, help="per round, -c1")
+    # Defaults keep the whole run near three minutes with nine scenarios.
+    parser.add_argument("--seconds", type=float, default=4.0, help="per round, loaded")
+    parser.add_argument("--latency-seconds", type=float, default=2.0, help="per round, -c1")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     args = parser.parse_args(argv)
@@ -169,23 +191,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load generator: {'wrk -t1' if generator == 'wrk' else 'Python (aiohttp), in-process'}")
     # A SIGTERM (a CI timeout) unwinds like Ctrl-C, so `finally` still stops the children.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as tmp:
         children: list[Child] = []
         try:
             scenarios, tls = start(Path(tmp), children)
+            # start() appends one child per scenario, in the same order.
+            pids = {s.key: child.popen.pid for s, child in zip(scenarios, children, strict=True)}
 
             def load(scenario: Scenario, connections: int, seconds: float) -> Result:
                 return run_load(
                     generator, scenario.url, scenario.headers, connections, seconds, tls
                 )
 
-            measure(args, scenarios, load)
+            measure(args, scenarios, load, pids)
         except BenchError as exc:
             print(f"bench-edge: {exc}", file=sys.stderr)
             return 1
         finally:
             for child in reversed(children):
                 child.stop()
+    print(f"\nbench-edge took {time.monotonic() - began:.0f} s")
     return 0
 
 

@@ -23,6 +23,9 @@ class Result:
     p99_ms: float
     errors: int  # non-2xx/3xx answers and socket errors
     requests: int = 0  # answered in the run, for figures per request
+    # The measured server process's own CPU (utime+stime) over `requests`; None when
+    # not measured. A proxy's figure leaves out the backend behind it.
+    cpu_us_per_request: float | None = None
 
 
 def run_load(

@@ -9,7 +9,6 @@ time it barely moves when other work shares this machine's two cores.
 
 from __future__ import annotations
 
-import os
 import ssl
 import statistics
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.cpu import cpu_seconds
 from bench.processes import free_ports
 from devstack.certs import ensure_dev_certificates
 from devstack.stack import Stack
@@ -32,14 +32,6 @@ ENDPOINTS = {
     "/orders/stats": True,
     "/livez (floor: no token, no database)": False,
 }
-TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(stat_file: Path) -> float:
-    # Fields 14 and 15 (utime, stime) of a /proc stat file; the name in field 2 may hold
-    # spaces, so count from the closing parenthesis.
-    fields = stat_file.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
 def cpu_split(pid: int) -> tuple[float, float]:

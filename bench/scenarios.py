@@ -26,6 +26,7 @@ LABELS = {
     "edge-jwt-traced": "c' c with every request traced (OTLP)",
     "nginx": "e nginx, 1 worker (TLS)",
     "bare": "f bare Litestar + aiohttp proxy (TLS)",
+    "bare-httptools": "g bare uvloop + httptools proxy (TLS)",
 }
 
 # For EDGE_ROUTES_FILE (JSON is YAML too). The limit is far above any rate reached

@@ -1,4 +1,9 @@
-"""`create_app` for the edge: health and metrics in Litestar, every other path through the proxy."""
+"""`create_app` for the edge: health and metrics in Litestar, every other path through the proxy.
+
+The proxy is not an ASGI app: the edge's protocol (`edge.http_protocol`) hands it
+every request for a path Litestar does not own, through the `ProxiedRequests` that
+`python -m edge` gives both the protocol and `create_app`.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,14 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 from litestar import Litestar
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Receive, Scope, Send
 
+from edge.admission import Admission
 from edge.auth import Authenticator
 from edge.client_address import ClientAddressResolver
 from edge.dev_timeline import (
@@ -22,18 +26,24 @@ from edge.dev_timeline import (
     create_dev_timeline_routes,
     is_dev_timeline_path,
 )
+from edge.edge_config import EdgeConfig
+from edge.forwarding import Forwarder
 from edge.headers import HeaderPolicy
+from edge.http_protocol import ProxiedRequests
 from edge.metrics import EdgeMetrics
-from edge.proxy import Proxy, open_upstream_session
+from edge.proxy import Proxy
 from edge.rate_limits import MemoryLimiter, RateLimiter, RedisLimiter
 from edge.route_file import load_route_table
 from edge.routes import OWN_PATHS, create_edge_routes
 from edge.routing import RouteTable
+from edge.rules.rate_limit import RateLimitRule
 from edge.settings import Settings, load_settings
 from edge.trace_store_client import TraceStoreClient, open_trace_store
 from edge.tracing import EdgeServerSpans, UpstreamCallSpans
+from edge.upstream_client import UpstreamClient
 from service_defaults.app import create_service_app
 from service_defaults.http_clients import create_http_client
+from service_defaults.metrics import HttpMetrics
 from service_defaults.resources import Resources
 from service_defaults.settings import ConfigError
 from service_defaults.telemetry import Telemetry, create_telemetry
@@ -94,16 +104,21 @@ def _load_routes(settings: Settings) -> RouteTable:
 
 @asynccontextmanager
 async def open_resources(
-    settings: Settings, table: RouteTable, metrics: EdgeMetrics, telemetry: Telemetry
+    settings: Settings,
+    table: RouteTable,
+    metrics: EdgeMetrics,
+    http_metrics: HttpMetrics,
+    telemetry: Telemetry,
+    proxied: ProxiedRequests,
+    is_own_path: Callable[[str], bool],
 ) -> AsyncIterator[Opened]:
     limiter = _limiter(settings, telemetry)
+    # Idle connections are dropped before uvicorn upstreams drop them (5 s keep-alive).
+    upstreams = UpstreamClient(idle_timeout_s=4.0)
     try:
-        async with (
-            create_http_client(
-                settings.jwks_url, timeout_s=JWKS_TIMEOUT_S, telemetry=telemetry
-            ) as jwks_client,
-            open_upstream_session() as session,
-        ):
+        async with create_http_client(
+            settings.jwks_url, timeout_s=JWKS_TIMEOUT_S, telemetry=telemetry
+        ) as jwks_client:
             keys = JwksKeySource(
                 jwks_client,
                 settings.jwks_url,
@@ -111,27 +126,44 @@ async def open_resources(
                 refetch_floor_s=settings.jwks_refetch_floor_s,
                 on_fetch=metrics.jwks_fetches,
             )
+            client_addresses = ClientAddressResolver(settings.trusted_proxies)
             proxy = Proxy(
-                table,
-                Authenticator(_verifier(keys, table, settings)),
-                limiter,
-                session=session,
-                # Fault injection is for a dev stack; a production edge never lets it through.
-                headers=HeaderPolicy(
-                    settings.stripped_headers
-                    + ([] if settings.environment == "dev" else ["x-fault"])
+                EdgeConfig(table, Authenticator(_verifier(keys, table, settings))),
+                Admission(
+                    RateLimitRule(limiter, metrics),
+                    max_header_fields=settings.max_header_fields,
+                    max_header_bytes=settings.max_header_bytes,
                 ),
-                client_addresses=ClientAddressResolver(settings.trusted_proxies),
-                metrics=metrics,
-                max_header_bytes=settings.max_header_bytes,
-                max_header_fields=settings.max_header_fields,
-                call_spans=UpstreamCallSpans(telemetry) if telemetry.enabled else None,
+                Forwarder(
+                    upstreams,
+                    # Fault injection is for a dev stack; a production edge never lets it through.
+                    HeaderPolicy(
+                        settings.stripped_headers
+                        + ([] if settings.environment == "dev" else ["x-fault"])
+                    ),
+                    metrics,
+                    UpstreamCallSpans(telemetry) if telemetry.enabled else None,
+                ),
+                client_addresses=client_addresses,
+                http_metrics=http_metrics,
+                response_headers=_response_headers(settings),
+                server_spans=(
+                    EdgeServerSpans(
+                        telemetry.tracer("frontdoor.edge"),
+                        # Only a proxy in front of the edge may continue its trace; a
+                        # client's traceparent would let it join (or flood) any trace.
+                        trusts_trace_of=client_addresses.is_trusted,
+                    )
+                    if telemetry.enabled
+                    else None
+                ),
             )
             reloads = settings.environment == "dev"
             if reloads:
                 asyncio.get_running_loop().add_signal_handler(
                     signal.SIGHUP, _reload_routes, proxy, keys, settings
                 )
+            proxied.open(proxy, is_own_path)
             try:
                 async with AsyncExitStack() as dev:
                     trace_store = (
@@ -143,43 +175,56 @@ async def open_resources(
                     )
                     yield Opened(proxy=proxy, keys=keys, trace_store=trace_store)
             finally:
+                proxied.close()
                 if reloads:
                     asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
     finally:
+        await upstreams.close()
         await limiter.close()
 
 
 def _reload_routes(proxy: Proxy, keys: JwksKeySource, settings: Settings) -> None:
-    """Swap in the route file as it is now; on any error keep the table in use."""
+    """Swap in the route file as it is now; on any error keep the configuration in use."""
     try:
         table = _load_routes(settings)
     except ConfigError as exc:
         log.error("route file not reloaded, keeping the previous table: %s", exc)
         return
-    proxy.authenticator = Authenticator(_verifier(keys, table, settings))
-    proxy.routes = table
+    # One assignment: a request sees the old table and verifier, or the new ones.
+    proxy.config = EdgeConfig(table, Authenticator(_verifier(keys, table, settings)))
     log.info("route file reloaded: %d routes", len(table.routes))
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, proxied: ProxiedRequests | None = None
+) -> Litestar:
+    """The edge's app; `proxied`, shared with the edge's protocol, gets the proxy once open.
+
+    Without `proxied` (an app served by another server, or in-process), only
+    Litestar's own endpoints answer.
+    """
     settings = settings or load_settings(os.environ)
     for name in ("tls_certfile", "tls_keyfile"):
         if not Path(getattr(settings, name)).is_file():
             raise ConfigError(f"EDGE_{name.upper()}: {getattr(settings, name)} is not a file")
     table = _load_routes(settings)  # a file read, not a resource: a bad file stops start-up here
     metrics = EdgeMetrics()
+    http_metrics = HttpMetrics(metrics.registry)
     telemetry = create_telemetry("edge")
-    resources = Resources(lambda: open_resources(settings, table, metrics, telemetry))
-    client_addresses = ClientAddressResolver(settings.trusted_proxies)
+    timeline = bool(settings.dev_trace_store_url)
+    proxied = proxied or ProxiedRequests()
 
-    def trusts_trace_of(scope: Scope) -> bool:
-        # Only a proxy in front of the edge may continue its trace; a client's
-        # traceparent would let it join (or flood) any trace it likes.
-        peer = scope.get("client")
-        return peer is not None and client_addresses.is_trusted(peer[0])
+    def is_own_path(path: str) -> bool:
+        return path in OWN_PATHS or (timeline and is_dev_timeline_path(path))
+
+    resources = Resources(
+        lambda: open_resources(
+            settings, table, metrics, http_metrics, telemetry, proxied, is_own_path
+        )
+    )
 
     async def routes_loaded() -> bool:
-        return resources.started and bool(resources.get().proxy.routes.routes)
+        return resources.started and bool(resources.get().proxy.config.routes.routes)
 
     async def jwks_known() -> bool:
         return resources.started and await resources.get().keys.ensure_loaded()
@@ -190,50 +235,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *create_edge_routes(),
             *(
                 [create_dev_timeline_routes(resources.provide(lambda o: o.trace_store))]
-                if settings.dev_trace_store_url
+                if timeline
                 else []
             ),
         ],
         registry=metrics.registry,
+        http_metrics=http_metrics,
         metrics_allowed_from=settings.metrics_allowed_from,
         resources=resources,
         readiness={"routes": routes_loaded, "jwks": jwks_known},
-        in_front=lambda litestar: _dispatch(
-            resources, litestar=litestar, timeline=bool(settings.dev_trace_store_url)
-        ),
         response_headers=_response_headers(settings),
         telemetry=telemetry,
-        server_spans=(
-            (
-                lambda handler: EdgeServerSpans(
-                    handler,
-                    telemetry.tracer("frontdoor.edge"),
-                    untraced=OWN_PATHS,
-                    trusts_trace_of=trusts_trace_of,
-                )
-            )
-            if telemetry.enabled
-            else lambda handler: handler
-        ),
+        # The edge's own endpoints are probes, scrapes and dev pages: no span for them.
+        server_spans=lambda handler: handler,
     )
-
-
-def _dispatch(resources: Resources[Opened], *, litestar: ASGIApp, timeline: bool) -> ASGIApp:
-    """The edge's own endpoints go to Litestar; every other request straight to the proxy.
-
-    The proxy does its own routing, so Litestar's router, exception middleware and
-    scope copy would be work done twice on the hot path. The proxy answers every
-    refusal, and turns its own bugs into a 500 problem, itself.
-    """
-
-    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != ScopeType.HTTP
-            or scope["path"] in OWN_PATHS
-            or (timeline and is_dev_timeline_path(scope["path"]))
-        ):
-            await litestar(scope, receive, send)
-        else:
-            await resources.get().proxy(scope, receive, send)
-
-    return dispatch

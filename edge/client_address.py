@@ -25,6 +25,9 @@ class ClientAddressResolver:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            # A dual-stack listener sees an IPv4 peer as ::ffff:a.b.c.d.
+            ip = ip.ipv4_mapped
         return any(ip in network for network in self._trusted)
 
     def resolve(self, peer: str, forwarded_for: list[bytes]) -> tuple[str, str]:

@@ -1,8 +1,10 @@
-"""Which headers cross the edge, in each direction."""
+"""Which headers cross the edge, in each direction, and the ones the edge writes itself."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from edge.request_fields import RequestFields
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -82,18 +84,35 @@ class HeaderPolicy:
         )
 
     def outbound(
-        self, inbound: Iterable[tuple[bytes, bytes]], *, forwarded_for: str, request_id: str
+        self,
+        inbound: Headers,
+        fields: RequestFields,
+        *,
+        forwarded_for: str,
+        request_id: str,
+        budget_ms: int,
+        content_length: int | None,
     ) -> Headers:
-        inbound = list(inbound)
-        listed = _connection_listed(inbound)
+        """The request's headers as the upstream gets them.
+
+        Everything in `SET_BY_EDGE` is written here and only here, from what the
+        edge saw itself; no configuration can let a client's value through.
+        """
+        listed = {
+            token.strip().lower()
+            for value in fields.every(b"connection")
+            for token in value.split(b",")
+        }
         headers = [(name, value) for name, value in inbound if self._keeps(name.lower(), listed)]
-        host = header_value(inbound, b"host") or b""
         headers += [
             (b"x-forwarded-for", forwarded_for.encode("latin-1")),
             (b"x-forwarded-proto", b"https"),
-            (b"x-forwarded-host", host),
+            (b"x-forwarded-host", fields.first(b"host") or b""),
             (b"x-request-id", request_id.encode("ascii")),
+            (b"x-request-budget-ms", b"%d" % budget_ms),
         ]
+        if content_length is not None:
+            headers.append((b"content-length", b"%d" % content_length))
         return headers
 
 

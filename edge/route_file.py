@@ -15,17 +15,8 @@ import msgspec.yaml
 
 from edge.cors import CorsPolicy
 from edge.rate_limits import FailureMode, RatePolicy
-from edge.routing import Route, RouteTable
+from edge.routing import HttpMethod, Name, Route, RouteSpec, RouteTable
 from service_defaults.settings import ConfigError
-
-Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
-HttpMethod = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-
-class PathMatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    value: Annotated[str, msgspec.Meta(pattern=r"^/")]
-    # Gateway API HTTPRoute names: Exact beats PathPrefix; the longest prefix wins.
-    type: Literal["Exact", "PathPrefix"] = "PathPrefix"
 
 
 class RateLimitSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -44,23 +35,6 @@ class CorsSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     expose_headers: list[str] = msgspec.field(default_factory=list)
     allow_credentials: bool = False
     max_age_s: Annotated[int, msgspec.Meta(ge=0, le=86_400)] = 600
-
-
-class RouteSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: Name
-    path: PathMatch
-    upstream: str
-    methods: list[HttpMethod] = msgspec.field(
-        default_factory=lambda: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-    )
-    # Replaces the matched prefix (or the whole path of an Exact match).
-    rewrite_prefix: Annotated[str, msgspec.Meta(pattern=r"^/")] | None = None
-    auth: Literal["required", "none"] = "required"
-    audiences: list[str] = msgspec.field(default_factory=lambda: ["frontdoor"])
-    rate_limit: str | None = None
-    timeout_s: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
-    max_body_bytes: Annotated[int, msgspec.Meta(ge=0)] = 1024 * 1024
-    cors: str | None = None
 
 
 class RouteFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -166,24 +140,13 @@ def build_route_table(spec: RouteFile, upstreams: dict[str, str]) -> RouteTable:
         for name, c in spec.cors.items()
     }
     return RouteTable(
-        [
-            Route(
-                name=r.name,
-                path=r.path.value,
-                match=r.path.type,
-                upstream=upstreams[r.upstream].rstrip("/"),
-                # HEAD is GET without the body: allowing one allows the other.
-                methods=frozenset(r.methods) | ({"HEAD"} if "GET" in r.methods else set()),
-                auth_required=r.auth == "required",
-                audiences=frozenset(r.audiences),
-                timeout_s=r.timeout_s,
-                max_body_bytes=r.max_body_bytes,
-                rewrite_prefix=r.rewrite_prefix,
-                rate_limit=policies[r.rate_limit] if r.rate_limit else None,
-                cors=cors[r.cors] if r.cors else None,
-            )
-            for r in spec.routes
-        ]
+        Route.from_spec(
+            route,
+            upstream=upstreams[route.upstream],
+            rate_limit=policies[route.rate_limit] if route.rate_limit else None,
+            cors=cors[route.cors] if route.cors else None,
+        )
+        for route in spec.routes
     )
 
 

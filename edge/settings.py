@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from edge.redis_connection import check_redis_url
 from service_defaults.metrics import LOOPBACK_NETWORKS, check_networks
 from service_defaults.settings import ConfigError, refuse_outside_dev
 from service_defaults.settings import load_settings as load_prefixed
@@ -95,6 +96,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         refuse_outside_dev(self, "EDGE_", "dev_trace_store_url")
         check_networks("EDGE_TRUSTED_PROXIES", self.trusted_proxies)
         check_networks("EDGE_METRICS_ALLOWED_FROM", self.metrics_allowed_from)
+        check_redis_url("EDGE_RATE_LIMIT_REDIS_URL", self.rate_limit_redis_url)
         if self.jwks_refetch_floor_s > self.jwks_cache_ttl_s:
             raise ConfigError(
                 "EDGE_JWKS_REFETCH_FLOOR_S: must not exceed EDGE_JWKS_CACHE_TTL_S "

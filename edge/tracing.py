@@ -10,108 +10,85 @@ semantic-convention attributes with a fraction of the work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from opentelemetry import context, propagate, trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
-from yarl import URL
 
-from service_defaults.request_context import ROUTE_KEY, route_label
+from edge.exchange import Exchange
+from edge.request_fields import RequestFields
 from service_defaults.telemetry import Telemetry, redacted_query
 
 # Everything the propagators read (W3C trace context and baggage by default).
 TRACE_HEADERS = frozenset(name.encode() for name in propagate.get_global_textmap().fields)
 
 
-def _carrier(headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+def _carrier(fields: RequestFields) -> dict[str, str]:
     return {
-        name.decode("latin-1").lower(): value.decode("latin-1")
-        for name, value in headers
-        if name.lower() in TRACE_HEADERS
+        name.decode("latin-1"): value.decode("latin-1")
+        for name in TRACE_HEADERS
+        if (value := fields.first(name)) is not None
     }
 
 
 class EdgeServerSpans:
-    """A server span around each request but the edge's own probes and scrapes.
+    """A server span around each proxied request (probes and scrapes get none).
 
     Only a caller that `trusts_trace_of` accepts (a proxy in front of the edge)
     continues its trace; anyone else starts a new one, and the traceparent it sent
     becomes a span link, so no client can join or flood a trace it likes.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        tracer: Tracer,
-        *,
-        untraced: frozenset[str],
-        trusts_trace_of: Callable[[Scope], bool],
-    ) -> None:
-        self.app = app
+    def __init__(self, tracer: Tracer, *, trusts_trace_of: Callable[[str], bool]) -> None:
         self._tracer = tracer
-        self._untraced = untraced
         self._trusts = trusts_trace_of
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or scope["path"] in self._untraced:
-            await self.app(scope, receive, send)
-            return
-        sent = _carrier(scope["headers"])
+    def start(self, exchange: Exchange, fields: RequestFields) -> tuple[Span, object]:
+        """The span, current until `finish` is given the token returned with it."""
+        sent = _carrier(fields)
         parent: context.Context | None = None
         links: tuple[Link, ...] = ()
-        if sent and self._trusts(scope):
+        if sent and self._trusts(exchange.peer):
             parent = propagate.extract(sent)
         elif "traceparent" in sent:
             client = trace.get_current_span(propagate.extract(sent)).get_span_context()
             links = (
                 (Link(client, {"frontdoor.link": "client_traceparent"}),) if client.is_valid else ()
             )
-        method = scope["method"]
         attributes: dict[str, Any] = {
-            "http.request.method": method,
-            "url.scheme": scope.get("scheme", "https"),
-            "url.path": scope["path"],
-            "network.protocol.version": scope.get("http_version", "1.1"),
+            "http.request.method": exchange.method,
+            "url.scheme": "https",
+            "url.path": exchange.raw_path.decode("latin-1"),
+            "network.protocol.version": exchange.http_version,
+            "client.address": exchange.peer,
         }
-        if query := scope.get("query_string"):
-            attributes["url.query"] = redacted_query(query)
-        if client_peer := scope.get("client"):
-            attributes["client.address"] = client_peer[0]
+        if exchange.query:
+            attributes["url.query"] = redacted_query(exchange.query)
         span = self._tracer.start_span(
-            method, parent, kind=SpanKind.SERVER, attributes=attributes, links=links
+            exchange.method, parent, kind=SpanKind.SERVER, attributes=attributes, links=links
         )
-        token = context.attach(trace.set_span_in_context(span, parent))
+        return span, context.attach(trace.set_span_in_context(span, parent))
 
-        async def send_traced(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                _answered(span, scope, message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_traced)
-        except BaseException as exc:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            raise
-        finally:
-            context.detach(token)
-            span.end()
-
-
-def _answered(span: Span, scope: Scope, status: int) -> None:
-    route = route_label(scope)
-    span.update_name(f"{scope['method']} {route}")  # type: ignore[typeddict-item]
-    attributes: dict[str, Any] = {"http.route": route, "http.response.status_code": status}
-    if scope.get(ROUTE_KEY):
-        attributes["frontdoor.route"] = route
-    if request_id := scope.get("state", {}).get("request_id"):
-        attributes["frontdoor.request_id"] = request_id
-    span.set_attributes(attributes)
-    if status >= 500:  # a server span's error is the server's own failure, not a 4xx
-        span.set_status(Status(StatusCode.ERROR))
+    @staticmethod
+    def finish(span: Span, token: object, exchange: Exchange, notes: dict[str, str | int]) -> None:
+        route = exchange.route or "unmatched"
+        span.update_name(f"{exchange.method} {route}")
+        attributes: dict[str, Any] = {
+            **notes,
+            "http.route": route,
+            "http.response.status_code": exchange.status,
+            "frontdoor.request_id": exchange.request_id,
+        }
+        if exchange.route:
+            attributes["frontdoor.route"] = route
+        span.set_attributes(attributes)
+        if exchange.status >= 500 or not exchange.status:
+            # A server span's error is the server's own failure, not a 4xx.
+            span.set_status(Status(StatusCode.ERROR))
+        context.detach(token)  # type: ignore[arg-type]  # the token `start` returned
+        span.end()
 
 
 class UpstreamCallSpans:
@@ -120,13 +97,18 @@ class UpstreamCallSpans:
     def __init__(self, telemetry: Telemetry) -> None:
         self._tracer = telemetry.tracer("frontdoor.edge.proxy")
 
-    def start(self, method: str, url: URL) -> tuple[Span, list[tuple[bytes, bytes]]]:
+    def start(
+        self, method: str, origin: str, target: bytes
+    ) -> tuple[Span, list[tuple[bytes, bytes]]]:
         """The span, and the headers (`traceparent`, ...) that make it the upstream's parent."""
+        address = urlsplit(origin)
+        path, _, query = target.partition(b"?")
+        shown = path.decode("latin-1") + ("?" + redacted_query(query) if query else "")
         attributes: dict[str, Any] = {
             "http.request.method": method,
-            "server.address": url.host or "",
-            "server.port": url.port or 80,
-            "url.full": str(url.with_query(redacted_query(url.raw_query_string))),
+            "server.address": address.hostname or "",
+            "server.port": address.port or 80,
+            "url.full": origin + shown,
         }
         span = self._tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
         carrier: dict[str, str] = {}

@@ -55,10 +55,10 @@ def create_service_app(
     dependencies: Mapping[str, Provide] | None = None,
     deadline: DeadlinePolicy | None = None,
     dev_response_delay_ms: int = 0,
-    in_front: Callable[[ASGIApp], ASGIApp] | None = None,
     response_headers: Sequence[tuple[bytes, bytes]] = (),
     openapi_config: OpenAPIConfig | None = None,
     registry: CollectorRegistry | None = None,
+    http_metrics: HttpMetrics | None = None,
     metrics_allowed_from: Sequence[str] = LOOPBACK_NETWORKS,
     telemetry: Telemetry = DISABLED,
     server_spans: Callable[[ASGIApp], ASGIApp] | None = None,
@@ -66,12 +66,12 @@ def create_service_app(
     """`resources` are opened by the app's one lifespan and closed when it stops.
 
     `dev_response_delay_ms` slows the API routes, never `/livez` and `/readyz` (the
-    settings refuse it outside dev mode). `in_front` wraps Litestar's own handler,
-    inside the request-id middleware: the edge uses it to send proxied requests
-    past Litestar's router. `registry` (a new one by default) gets every request's
-    RED metrics and is served on `/metrics` to `metrics_allowed_from` (loopback by
-    default). `telemetry` gives every request a server span
-    (see `service_defaults.server_spans`), or `server_spans` makes them (the edge's own).
+    settings refuse it outside dev mode). `registry` (a new one by default) gets
+    every request's RED metrics (through `http_metrics` when the app also records
+    requests that never reach Litestar, as the edge's proxy does) and is served on
+    `/metrics` to `metrics_allowed_from` (loopback by default). `telemetry` gives
+    every request a server span (see `service_defaults.server_spans`), or
+    `server_spans` wraps the handler instead (the edge: none for its own endpoints).
     """
     api: list[ControllerRouterHandler] = list(route_handlers)
     if dev_response_delay_ms:
@@ -99,11 +99,11 @@ def create_service_app(
         handler = DeadlineMiddleware(
             handler, max_budget_s=deadline.max_budget_s, cut_off=deadline.cut_off
         )
-    if in_front is not None:
-        handler = in_front(handler)
     # Outermost, not in `middleware=`: litestar runs route middleware only for
     # matched routes, and a 404 or 405 needs its request id and access line too.
-    handler = RequestContextMiddleware(handler, response_headers, metrics=HttpMetrics(registry))
+    handler = RequestContextMiddleware(
+        handler, response_headers, metrics=http_metrics or HttpMetrics(registry)
+    )
     # Around the request context, so that its log lines carry the trace id.
     app.asgi_handler = (
         server_spans(handler) if server_spans else instrument_server(handler, telemetry)

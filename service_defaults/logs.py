@@ -68,16 +68,71 @@ class JsonFormatter(logging.Formatter):
         # strftime costs more than the rest of the line: once a second is enough.
         self._second = -1
         self._second_text = ""
+        # An access line's `","level":…,"service":…,"logger":…,"message":`, per level and logger.
+        self._access_heads: dict[tuple[str, str], bytes] = {}
 
     def _time(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
+        return self._time_of(record.created)
+
+    def _time_of(self, created: float) -> str:
+        second = int(created)
         if second != self._second:
             self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        return self._second_text + _MILLIS[int(record.msecs)]
+        # As `LogRecord.msecs` is computed, so both ways write the same time.
+        return self._second_text + _MILLIS[int((created - second) * 1000)]
 
     def format(self, record: logging.LogRecord) -> str:
         access = record.msg if type(record.msg) is Access else None
+        # The short way cannot redact, nor add a traceback; the path is the one
+        # field of an access line that a client wrote, and it rarely holds a secret.
+        plain = not (record.exc_info or record.stack_info)
+        if access is not None and plain and redact(access.path) is access.path:
+            try:
+                return self._access_line(record, access)
+            except UnicodeEncodeError:
+                pass  # a lone surrogate (in a route's name): the long way escapes it
+        return self._line(record, access)
+
+    def access_line(self, access: Access, logger: str, created: float) -> str | None:
+        """The INFO line of `access` logged by `logger` at `created`, without a LogRecord
+        (see `BatchingStreamHandler.write_access`); None when only `format` can write it."""
+        if redact(access.path) is not access.path:
+            return None
+        try:
+            return self._access_text("INFO", logger, created, access)
+        except UnicodeEncodeError:
+            return None
+
+    def _access_line(self, record: logging.LogRecord, access: Access) -> str:
+        return self._access_text(record.levelname, record.name, record.created, access)
+
+    def _access_text(self, level: str, logger: str, created: float, access: Access) -> str:
+        """The line `_line` writes, byte for byte, with the struct encoded as it is:
+        building a dict of its fields cost as much as the rest of the line."""
+        encode = self._encode
+        head = self._access_heads.get((level, logger))
+        if head is None:
+            head = self._access_heads[(level, logger)] = (
+                b'","level":%b,"service":%b,"logger":%b,"message":'
+                % (encode(level), encode(self._service), encode(logger))
+            )
+        pieces = [
+            b'{"time":"',
+            self._time_of(created).encode(),
+            head,
+            encode(f"{access.method} {access.path} {access.status}"),
+        ]
+        request_id = current_request_id()
+        if request_id:
+            pieces += (b',"request_id":', encode(request_id))
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            pieces.append(b',"trace_id":"%032x","span_id":"%016x"' % (span.trace_id, span.span_id))
+        pieces += (b',"event":"request",', encode(access)[1:])
+        return _one_line(b"".join(pieces).decode())
+
+    def _line(self, record: logging.LogRecord, access: Access | None) -> str:
         entry: dict[str, Any] = {
             "time": self._time(record),
             "level": record.levelname,
@@ -120,6 +175,10 @@ def _to_line(encode: Callable[[Any], bytes], entry: Mapping[str, Any]) -> str:
         line = encode(entry).decode()
     except UnicodeEncodeError:  # a lone surrogate (a file name, a header): escaped instead
         return json.dumps(entry, separators=(",", ":"))
+    return _one_line(line)
+
+
+def _one_line(line: str) -> str:
     if "\u2028" in line or "\u2029" in line or "\x85" in line:
         for char, escaped in _LINE_BREAKS.items():
             line = line.replace(char, escaped)

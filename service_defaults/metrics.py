@@ -13,12 +13,13 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     GCCollector,
-    Histogram,
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
 )
+
+from service_defaults.loop_metrics import LabelledCounter, LabelledHistogram
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"
@@ -47,40 +48,31 @@ def create_registry() -> CollectorRegistry:
 class HttpMetrics:
     """`frontdoor_http_requests_total{route,method,status}` and the request duration histogram.
 
-    A series is looked up once and kept: prometheus_client's `labels()` takes a lock
-    and builds a key on every call. Routes are templates or route names and methods
-    a fixed set, so the cache stays small.
+    Recorded on the event loop's thread, by the request-context middleware and the
+    edge's proxy. Routes are templates or route names and methods a fixed set, so
+    the series stay few.
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
+        self._requests = LabelledCounter(
             "frontdoor_http_requests",
             "Requests answered, by route, method and status.",
             ["route", "method", "status"],
-            registry=registry,
+            registry,
         )
-        self.duration = Histogram(
+        self._durations = LabelledHistogram(
             "frontdoor_http_request_duration_seconds",
             "Time from the request's arrival to the end of its response, by route and method.",
             ["route", "method"],
-            buckets=DURATION_BUCKETS,
-            registry=registry,
+            registry,
+            DURATION_BUCKETS,
         )
-        self._requests: dict[tuple[str, str, int], Counter] = {}
-        self._durations: dict[tuple[str, str], Histogram] = {}
 
     def record(self, route: str, method: str, status: int, duration_s: float) -> None:
         if method not in KNOWN_METHODS:
             method = OTHER_METHOD
-        key = (route, method, status)
-        requests = self._requests.get(key)
-        if requests is None:
-            requests = self._requests[key] = self.requests.labels(route, method, str(status))
-        requests.inc()
-        duration = self._durations.get(key[:2])
-        if duration is None:
-            duration = self._durations[key[:2]] = self.duration.labels(route, method)
-        duration.observe(duration_s)
+        self._requests.inc((route, method, status))
+        self._durations.observe((route, method), duration_s)
 
 
 class JwksFetches:

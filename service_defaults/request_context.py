@@ -10,7 +10,8 @@ import os
 import re
 import time
 from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from typing import Protocol
 
 import msgspec
 from litestar.enums import ScopeType
@@ -25,17 +26,14 @@ WELL_FORMED_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
 access_log = logging.getLogger("frontdoor.access")
-# Written into the scope by the app, read here once it ran: the edge's proxy names
-# the route-file route it matched, and the client address it resolved.
-ROUTE_KEY = "frontdoor.route"
-CLIENT_KEY = "frontdoor.client"
 
 
-class Access(msgspec.Struct, frozen=True, gc=False):
+class Access(msgspec.Struct, frozen=True, gc=False, omit_defaults=True):
     """The one line logged per request, as the message object of its log record.
 
     Formatters read its fields; any other handler prints it as `GET /path 200`.
-    A struct, not a dict in `extra=`: built once per request on the edge's hot path.
+    A struct, not a dict in `extra=`: built once per request on the edge's hot path,
+    and encoded as it is into the JSON line (no `client` there when it is None).
     """
 
     method: str
@@ -55,6 +53,56 @@ def current_request_id() -> str:
     return _request_id.get()
 
 
+def set_request_id(request_id: str) -> Token[str]:
+    """Makes `request_id` the current one (for log lines and outbound calls) until reset."""
+    return _request_id.set(request_id)
+
+
+def reset_request_id(token: Token[str]) -> None:
+    _request_id.reset(token)
+
+
+class _AccessLineWriter(Protocol):
+    def write_access(self, access: Access, logger: str) -> bool: ...
+
+
+# The process's one handler, when it can write access lines itself (`serve` sets it).
+_straight_to: logging.Handler | None = None
+
+
+def write_access_lines_to(handler: logging.Handler | None) -> None:
+    """Let `log_access` hand lines to `handler` directly while it is the only one."""
+    global _straight_to  # the one handler of the process, set once at start
+    _straight_to = handler
+
+
+def log_access(access: Access) -> None:
+    """The one way an access line is written: through logging, or straight to the
+    process's one handler when logging would reach no other (same line, less work)."""
+    handler = _straight_to
+    if handler is not None and _only(handler) and access_log.isEnabledFor(logging.INFO):
+        writer: _AccessLineWriter = handler  # type: ignore[assignment]  # set by serve
+        if writer.write_access(access, access_log.name):
+            return
+    access_log.info(access)
+
+
+def _only(handler: logging.Handler) -> bool:
+    # Anything a test or an operator adds (a handler, a filter, a level) takes the
+    # records back through logging.
+    root = logging.root
+    return (
+        not access_log.handlers
+        and not access_log.filters
+        and access_log.propagate
+        and len(root.handlers) == 1
+        and root.handlers[0] is handler
+        and not root.filters
+        and not handler.filters
+        and handler.level <= logging.INFO
+    )
+
+
 def accept_or_mint_request_id(headers: list[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name.lower() == b"x-request-id":
@@ -68,11 +116,11 @@ def accept_or_mint_request_id(headers: list[tuple[bytes, bytes]]) -> str:
 def route_label(scope: Scope) -> str:
     """The route a request took, for metrics and logs: a name or template, never a raw path.
 
-    Read after the app ran: the handler's own name for it, else Litestar's path
-    template (set by its router on this same scope), else "unmatched".
+    Read after the app ran: Litestar's path template (set by its router on this
+    same scope), else "unmatched".
     """
     values: Mapping[str, object] = scope
-    label = values.get(ROUTE_KEY) or values.get("path_template")
+    label = values.get("path_template")
     return label if isinstance(label, str) and label else "unmatched"
 
 
@@ -101,7 +149,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = accept_or_mint_request_id(list(scope["headers"]))
-        token = _request_id.set(request_id)
+        token = set_request_id(request_id)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.time()
         clock = time.perf_counter()
@@ -130,7 +178,7 @@ class RequestContextMiddleware:
                 # the client left first (499, nginx's name for it).
                 status = 500 if failed else 499
             self._record(scope, status, started, duration_s)
-            _request_id.reset(token)
+            reset_request_id(token)
 
     def _record(self, scope: Scope, status: int, started: float, duration_s: float) -> None:
         method: str = scope["method"]  # type: ignore[typeddict-item]  # an HTTP scope
@@ -138,7 +186,6 @@ class RequestContextMiddleware:
         if self._metrics is not None:
             self._metrics.record(route, method, status, duration_s)
         if access_log.isEnabledFor(logging.INFO):
-            client = scope.get(CLIENT_KEY)
             # As sent, still percent-encoded: the decoded path could hold a newline.
             # Never the query, which some servers leave in `raw_path`: it may hold a secret.
             raw_path = scope.get("raw_path")
@@ -153,6 +200,5 @@ class RequestContextMiddleware:
                 # Microseconds are plenty, and keep the line short.
                 duration_ms=int(duration_s * 1_000_000) / 1000,
                 start=started,
-                client=client if isinstance(client, str) else None,
             )
-            access_log.info(access)
+            log_access(access)

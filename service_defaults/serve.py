@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, NoReturn, Protocol, TypeVar
 
 import uvicorn
 from litestar import Litestar
 
+from service_defaults.log_handler import BatchingStreamHandler
 from service_defaults.logs import create_formatter
+from service_defaults.request_context import write_access_lines_to
 from service_defaults.settings import ConfigError
 
 
@@ -51,11 +55,14 @@ class _StartupConfigError(logging.Filter):
 def configure_logging(name: str, environ: Mapping[str, str] = os.environ) -> None:
     """Every line to stderr as one JSON object (`FRONTDOOR_LOG_FORMAT=text` for people),
     uvicorn's and Python's own included; raises `ConfigError` on an unknown format."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(create_formatter(name, environ))
-    # Written on the event loop's thread: a QueueHandler's writer thread was
-    # measured slower here (it contends for the GIL on every line).
+    formatter = create_formatter(name, environ)
+    # Formatted on the thread that logs (a QueueHandler's thread formatting every
+    # line was measured slower: it contends for the GIL), written in batches.
+    handler = BatchingStreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    write_access_lines_to(handler)
+    _flush_logs_on_sigterm()
     # No line names a thread, process or source line: spare every record (one per
     # request at least) looking them up, as logging's docs advise.
     logging.logThreads = False
@@ -70,6 +77,37 @@ def configure_logging(name: str, environ: Mapping[str, str] = os.environ) -> Non
     threading.excepthook = lambda crash: _log_uncaught(
         crash.exc_type, crash.exc_value, crash.exc_traceback
     )
+
+
+class _FlushLogsOnSigterm:
+    """Writes the lines still waiting, then lets SIGTERM do what it did before.
+
+    uvicorn stops cleanly on SIGTERM, then raises it again under the handler it
+    found: the process ends by the signal, before `logging.shutdown` runs at exit.
+    """
+
+    def __init__(self, previous: Callable[[int, FrameType | None], Any] | int | None) -> None:
+        self.previous = previous
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        for handler in logging.getLogger().handlers:
+            # A stream that fails now must not keep the process from stopping.
+            with contextlib.suppress(Exception):
+                handler.flush()
+        if callable(self.previous):
+            self.previous(signum, frame)
+            return
+        signal.signal(signum, signal.SIG_DFL if self.previous is None else self.previous)
+        signal.raise_signal(signum)
+
+
+def _flush_logs_on_sigterm() -> None:
+    current = signal.getsignal(signal.SIGTERM)
+    # Only the main thread may set a handler; once is enough when logging is set up again.
+    if threading.current_thread() is threading.main_thread() and not isinstance(
+        current, _FlushLogsOnSigterm
+    ):
+        signal.signal(signal.SIGTERM, _FlushLogsOnSigterm(current))
 
 
 def _log_uncaught(
@@ -106,6 +144,9 @@ def serve(
 
 
 def _stop_on_config_error(name: str, message: str) -> NoReturn:
+    # The log lines waiting in the buffer happened first: they come out first.
+    for handler in logging.getLogger().handlers:
+        handler.flush()
     print(f"{name}: configuration error: {message}", file=sys.stderr)
     raise SystemExit(2)
 

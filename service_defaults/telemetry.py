@@ -28,7 +28,6 @@ from opentelemetry.trace import Span, Tracer
 from service_defaults import otel_settings
 
 if TYPE_CHECKING:
-    import redis.asyncio
     import sqlalchemy as sa
     from opentelemetry.sdk.trace import TracerProvider
 
@@ -88,14 +87,6 @@ class Telemetry:
         )
         usage = NO_METERS.get_meter(__name__).create_up_down_counter("db.client.connections")
         traced_engine.EngineTracer(tracer, engine, usage)  # type: ignore[no-untyped-call]
-
-    def instrument_redis(self, client: redis.asyncio.Redis) -> None:
-        """A span per command (and per pipeline) sent by this client."""
-        if self.provider is None:
-            return
-        from opentelemetry.instrumentation.redis import RedisInstrumentor
-
-        RedisInstrumentor.instrument_client(client, tracer_provider=self.provider)
 
     def shutdown(self) -> None:
         """Send what is still buffered, for `FLUSH_ON_STOP_MS` at most.

@@ -24,6 +24,8 @@ import redis.asyncio
 from litestar import Litestar
 
 from devstack.certs import ensure_dev_certificates
+from edge.rate_limits import RedisLimiter
+from edge.upstream_client import UpstreamClient
 from service_defaults import database
 from services.users import signing_keys
 
@@ -116,6 +118,8 @@ class Opened:
             (httpx.AsyncClient, "httpx client"),
             (aiohttp.ClientSession, "aiohttp session"),
             (redis.asyncio.Redis, "redis client"),
+            (UpstreamClient, "upstream client"),
+            (RedisLimiter, "redis limiter"),
             (database.Database, "database"),
             (signing_keys.KeyRing, "key ring"),
         ]
@@ -158,7 +162,7 @@ def settings_for(package: str, tmp_path: Path) -> Any:
 
 # What each deployable's lifespan must open, to prove the watcher sees it.
 OPENS = {
-    "edge": {"httpx client", "aiohttp session", "redis client"},
+    "edge": {"httpx client", "upstream client", "redis limiter"},
     "bff_web": {"httpx client"},
     "bff_mobile": {"httpx client"},
     "services.users": {"database", "key ring"},

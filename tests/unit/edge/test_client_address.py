@@ -44,3 +44,11 @@ def test_ipv6_networks_are_understood() -> None:
     resolver = ClientAddressResolver(["::1/128"])
 
     assert resolver.resolve("::1", [b"2001:db8::7"])[0] == "2001:db8::7"
+
+
+def test_an_ipv4_proxy_seen_through_a_dual_stack_socket_is_still_trusted() -> None:
+    resolver = ClientAddressResolver(["10.0.0.0/8"])
+
+    client, _ = resolver.resolve("::ffff:10.0.0.5", [b"203.0.113.9"])
+
+    assert client == "203.0.113.9"

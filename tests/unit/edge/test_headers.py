@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from edge.headers import HeaderPolicy, Headers, response_headers
+from edge.request_fields import RequestFields
 
 
 def values(headers: Headers, name: bytes) -> list[bytes]:
@@ -16,8 +17,17 @@ def names(headers: Headers) -> set[bytes]:
 POLICY = HeaderPolicy(["X-User-Id", " x-auth-* "])
 
 
-def forward(inbound: Headers) -> Headers:
-    return POLICY.outbound(inbound, forwarded_for="203.0.113.7", request_id="rid-1")
+def forward(inbound: Headers, policy: HeaderPolicy = POLICY) -> Headers:
+    # The server hands the edge lower-case names; the policy still compares any case.
+    fields = RequestFields([(name.lower(), value) for name, value in inbound])
+    return policy.outbound(
+        inbound,
+        fields,
+        forwarded_for="203.0.113.7",
+        request_id="rid-1",
+        budget_ms=1500,
+        content_length=None,
+    )
 
 
 def test_end_to_end_headers_pass_through_unchanged() -> None:
@@ -152,7 +162,7 @@ def test_a_header_with_an_underscore_is_dropped() -> None:
 def test_headers_the_edge_sets_are_never_the_clients_even_with_no_stripped_list() -> None:
     inbound = [(b"x-request-budget-ms", b"999999"), (b"x-request-id", b"forged")]
 
-    sent = HeaderPolicy([]).outbound(inbound, forwarded_for="203.0.113.7", request_id="rid-1")
+    sent = forward(inbound, HeaderPolicy([]))
 
-    assert values(sent, b"x-request-budget-ms") == []
+    assert values(sent, b"x-request-budget-ms") == [b"1500"]
     assert values(sent, b"x-request-id") == [b"rid-1"]

@@ -6,24 +6,21 @@ from typing import Literal
 
 import pytest
 
-from edge.routing import BadPath, Route, RouteTable, validate_path
+from edge.routing import BadPath, PathMatch, Route, RouteSpec, RouteTable, validate_path
 
 
 def route(
     path: str, match: Literal["Exact", "PathPrefix"] = "PathPrefix", rewrite: str | None = None
 ) -> Route:
-    return Route(
+    spec = RouteSpec(
         name=f"{match} {path}",
-        path=path,
-        match=match,
-        upstream="http://upstream.test",
+        path=PathMatch(value=path, type=match),
+        upstream="test",
         methods=frozenset({"GET"}),
-        auth_required=False,
-        audiences=frozenset(),
-        timeout_s=5.0,
-        max_body_bytes=1024,
+        auth="none",
         rewrite_prefix=rewrite,
     )
+    return Route.from_spec(spec, upstream="http://upstream.test")
 
 
 WEB = route("/api/web")
@@ -77,6 +74,51 @@ def test_exact_match_beats_a_longer_prefix_and_matches_only_itself() -> None:
     assert table.match("/api/web/public") == exact
     assert table.match("/api/web/public/x") != exact
     assert table.match("/api/web/public/x") is not None
+
+
+def test_the_first_of_two_routes_for_one_exact_path_wins() -> None:
+    first, second = route("/same", match="Exact"), route("/same", match="Exact", rewrite="/x")
+
+    assert RouteTable([first, second]).match("/same") is first
+
+
+MIXED = [
+    route("/"),
+    route("/api/"),
+    route("/api/web"),
+    route("/api/web/public/"),
+    route("/api/web/public", match="Exact"),
+    route("/api/web/", match="Exact"),
+    route("/auth/token", match="Exact"),
+    route("/a"),
+]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/a",
+        "/a/",
+        "/ab",
+        "/api",
+        "/api/",
+        "/api/web",
+        "/api/web/",
+        "/api/web/x",
+        "/api/web/public",
+        "/api/web/public/",
+        "/api/web/publicity",
+        "/auth/token",
+        "/auth/token/x",
+        "/auth",
+    ],
+)
+def test_the_table_picks_the_first_route_in_its_order_that_matches(path: str) -> None:
+    table = RouteTable(MIXED)
+
+    expected = next(candidate for candidate in table.routes if candidate.matches(path))
+    assert table.match(path) is expected
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import msgspec
 import pytest
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
@@ -17,7 +18,13 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from service_defaults.app import create_service_app
 from service_defaults.logs import JsonFormatter, TextFormatter, create_formatter, redact
-from service_defaults.request_context import Access
+from service_defaults.request_context import (
+    Access,
+    current_request_id,
+    log_access,
+    reset_request_id,
+    set_request_id,
+)
 from service_defaults.settings import ConfigError
 
 RFC3339_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -263,3 +270,104 @@ def test_the_format_is_chosen_by_the_environment(
 def test_an_unknown_format_is_a_config_error_naming_the_variable() -> None:
     with pytest.raises(ConfigError, match=r"^FRONTDOOR_LOG_FORMAT: 'xml' is not one of"):
         create_formatter("sample", {"FRONTDOOR_LOG_FORMAT": "xml"})
+
+
+# The access line, written the short way: the struct encoded as it is.
+
+SPAN = SpanContext(
+    trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+    span_id=0x00F067AA0BA902B7,
+    is_remote=False,
+    trace_flags=TraceFlags(TraceFlags.SAMPLED),
+)
+
+
+def access_record(access: Access) -> logging.LogRecord:
+    return logging.LogRecord("frontdoor.access", logging.INFO, "", 0, access, (), None)
+
+
+def access_with(path: str = "/api/web/orders/o-1", **fields: Any) -> Access:
+    values: dict[str, Any] = {
+        "method": "GET",
+        "route": "web",
+        "status": 200,
+        "duration_ms": 1.234,
+        "start": 1_700_000_000.123456,
+        "client": "203.0.113.9",
+    }
+    return Access(path=path, **{**values, **fields})
+
+
+@pytest.mark.parametrize("client", ["203.0.113.9", None], ids=["edge", "service"])
+def test_the_access_line_holds_its_fields_in_the_documented_order(client: str | None) -> None:
+    access = access_with(client=client)
+    record = access_record(access)
+    token = set_request_id("order-page-1")
+    try:
+        with trace.use_span(NonRecordingSpan(SPAN)):
+            line = JsonFormatter("edge").format(record)
+    finally:
+        reset_request_id(token)
+
+    expected: dict[str, Any] = {
+        "time": line[9:33],
+        "level": "INFO",
+        "service": "edge",
+        "logger": "frontdoor.access",
+        "message": "GET /api/web/orders/o-1 200",
+        "request_id": "order-page-1",
+        "trace_id": "0af7651916cd43dd8448eb211c80319c",
+        "span_id": "00f067aa0ba902b7",
+        "event": "request",
+        "method": "GET",
+        "route": "web",
+        "path": "/api/web/orders/o-1",
+        "status": 200,
+        "duration_ms": 1.234,
+        "start": 1_700_000_000.123456,
+    }
+    if client is not None:
+        expected["client"] = client
+    assert RFC3339_MS.fullmatch(expected["time"])
+    assert line == msgspec.json.encode(expected).decode()
+
+
+def test_a_credential_in_the_path_is_redacted_on_the_access_line() -> None:
+    line = json.loads(JsonFormatter("edge").format(access_record(access_with(f"/reset/{TOKEN}"))))
+
+    assert line["path"] == "/reset/[redacted]"
+    assert line["message"] == "GET /reset/[redacted] 200"
+    assert (line["event"], line["client"]) == ("request", "203.0.113.9")
+
+
+@pytest.mark.parametrize(
+    ("path", "route"),
+    [('/quote"and\\backslash\\x0a', "web"), ("/a", "route \udcff from a file"), ("/b", "\u2028")],
+    ids=["quote-backslash", "lone-surrogate", "u2028"],
+)
+def test_a_hostile_access_line_stays_one_json_line(path: str, route: str) -> None:
+    text = JsonFormatter("edge").format(access_record(access_with(path, route=route)))
+
+    [line] = text.splitlines()
+    assert (json.loads(line)["path"], json.loads(line)["route"]) == (path, route)
+
+
+def test_no_access_record_is_made_when_info_is_off(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="frontdoor.access"):
+        log_access(access_with())
+    assert caplog.records == []
+
+    with caplog.at_level(logging.INFO, logger="frontdoor.access"):
+        log_access(access_with())
+    [record] = caplog.records
+    assert record.msg == access_with()
+
+
+def test_a_request_id_set_is_current_until_reset() -> None:
+    before = current_request_id()
+
+    token = set_request_id("set-1")
+    assert current_request_id() == "set-1"
+    reset_request_id(token)
+
+    assert current_request_id() == before == ""

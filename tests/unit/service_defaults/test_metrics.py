@@ -12,11 +12,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service_defaults.app import create_service_app
 from service_defaults.metrics import (
+    DURATION_BUCKETS,
     HttpMetrics,
     JwksFetches,
     check_networks,
@@ -216,3 +217,44 @@ def test_an_entry_that_is_no_network_is_refused_naming_the_variable() -> None:
 
     with pytest.raises(ValueError, match=r"^X_METRICS_ALLOWED_FROM: 'nonsense' is not"):
         check_networks("X_METRICS_ALLOWED_FROM", ["10.0.0.0/8", "nonsense"])
+
+
+def test_the_recorder_writes_what_prometheus_clients_own_metrics_write() -> None:
+    # What dashboards and the devstack parse was written by prometheus_client's
+    # Counter and Histogram: the same names, help, labels, buckets and numbers.
+    registry, reference = CollectorRegistry(), CollectorRegistry()
+    metrics = HttpMetrics(registry)
+    requests = Counter(
+        "frontdoor_http_requests",
+        "Requests answered, by route, method and status.",
+        ["route", "method", "status"],
+        registry=reference,
+    )
+    durations = Histogram(
+        "frontdoor_http_request_duration_seconds",
+        "Time from the request's arrival to the end of its response, by route and method.",
+        ["route", "method"],
+        buckets=DURATION_BUCKETS,
+        registry=reference,
+    )
+    # On a bound, between bounds, past the last one; a second route and status.
+    for route, status, duration_s in [
+        ("/a", 200, 0.001),
+        ("/a", 200, 0.0031),
+        ("/a", 200, 2.5),
+        ("/a", 503, 12.0),
+        ("/b/{id}", 404, 0.0),
+    ]:
+        metrics.record(route, "GET", status, duration_s)
+        requests.labels(route, "GET", str(status)).inc()
+        durations.labels(route, "GET").observe(duration_s)
+
+    assert generate_latest(registry).decode() == generate_latest(reference).decode()
+
+
+def test_a_second_recorder_in_one_registry_is_refused() -> None:
+    registry = CollectorRegistry()
+    HttpMetrics(registry)
+
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
+        HttpMetrics(registry)

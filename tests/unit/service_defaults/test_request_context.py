@@ -127,28 +127,6 @@ def count(registry: CollectorRegistry, **labels: str) -> float | None:
     return registry.get_sample_value("frontdoor_http_requests_total", labels)
 
 
-async def test_a_route_named_by_the_app_and_the_client_it_resolved_are_recorded(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    async def edge_like(scope: Scope, receive: Receive, send: Send) -> None:
-        await answer_204(send)
-        scope["frontdoor.route"] = "orders-api"  # type: ignore[typeddict-unknown-key]
-        scope["frontdoor.client"] = "203.0.113.9"  # type: ignore[typeddict-unknown-key]
-
-    with caplog.at_level(logging.INFO, logger="frontdoor.access"):
-        registry, sent = await run(edge_like, http_scope(b"/orders/o-1"))
-
-    assert count(registry, route="orders-api", method="GET", status="204") == 1
-    access = access_of(caplog)
-    assert (access.route, access.client, access.path) == (
-        "orders-api",
-        "203.0.113.9",
-        "/orders/o-1",
-    )
-    assert sent[0]["type"] == "http.response.start"
-    assert (b"x-request-id", b"recorded-1") in sent[0]["headers"]
-
-
 async def test_a_request_the_client_left_before_any_answer_is_a_499() -> None:
     async def client_gone(scope: Scope, receive: Receive, send: Send) -> None:
         await receive()

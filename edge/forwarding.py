@@ -1,0 +1,120 @@
+"""Forwarding: one admitted request to its upstream, and the answer streamed back.
+
+The upstream hears the path and query byte for byte (after the route's rewrite),
+the headers `HeaderPolicy` lets through plus the ones the edge writes itself, and
+how long the edge will still wait for it. Nothing of the upstream's answer is held
+longer than one chunk: a slow client slows the upstream read, not the edge's memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from edge.exchange import STATUS_LINES, Exchange
+from edge.headers import HeaderPolicy, response_headers
+from edge.metrics import EdgeMetrics
+from edge.refusal import Refused
+from edge.request_fields import RequestFields
+from edge.routing import Route
+from edge.rules.body_size import request_body
+from edge.tracing import UpstreamCallSpans
+from edge.upstream_client import UpstreamClient, UpstreamError, UpstreamTimeout
+
+log = logging.getLogger("frontdoor.edge")
+Headers = list[tuple[bytes, bytes]]
+
+
+class Forwarder:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        headers: HeaderPolicy,
+        metrics: EdgeMetrics,
+        call_spans: UpstreamCallSpans | None = None,
+    ) -> None:
+        self.client = client
+        self._headers = headers
+        self._metrics = metrics
+        # None when untraced: then no span, and no trace context sent on.
+        self._call_spans = call_spans
+
+    async def forward(
+        self,
+        exchange: Exchange,
+        fields: RequestFields,
+        route: Route,
+        *,
+        answer_headers: Headers,
+        forwarded_for: str,
+        started: float,
+    ) -> None:
+        """Answer `exchange` with the upstream's answer, `answer_headers` added.
+
+        Raise `Refused` (502, 504) when no answer could start; once one has, a
+        failure can only cut the connection (`UpstreamError` propagates).
+        """
+        body = await request_body(exchange, route, fields)
+        remaining_s = route.timeout_s - (time.monotonic() - started)
+        if remaining_s <= 0:
+            # A slow upload spent the route's whole time: no upstream call could finish.
+            self._metrics.count_upstream_error(route.name, "timeout")
+            raise Refused(504, "The request took longer than this route allows.")
+        target = route.upstream_path(exchange.raw_path)
+        if exchange.query:
+            target += b"?" + exchange.query
+        outbound = self._headers.outbound(
+            exchange.headers,
+            fields,
+            forwarded_for=forwarded_for,
+            request_id=exchange.request_id,
+            # Later hops learn how long the edge will wait, so they can give up in time.
+            budget_ms=max(1, int(remaining_s * 1000)),
+            content_length=(
+                len(body)
+                if isinstance(body, bytes)
+                else (None if body is None else int(fields.first(b"content-length") or 0))
+            ),
+        )
+        span = None
+        if self._call_spans is not None:
+            span, trace_context = self._call_spans.start(exchange.method, route.upstream, target)
+            outbound += trace_context
+        try:
+            upstream = await self.client.request(
+                route.upstream, exchange.method, target, outbound, body, timeout_s=remaining_s
+            )
+        except UpstreamError as exc:
+            kind = "timeout" if isinstance(exc, UpstreamTimeout) else "unreachable"
+            if span is not None:
+                UpstreamCallSpans.failed(span, exc)
+                span.end()
+            self._metrics.count_upstream_error(route.name, kind)
+            log.warning("route %s: upstream %s: %r", route.name, kind, exc)
+            if kind == "timeout":
+                raise Refused(504, "The upstream service did not answer in time.") from None
+            raise Refused(502, "The upstream service is unavailable.") from None
+        if upstream.status not in STATUS_LINES:
+            upstream.release()
+            if span is not None:
+                UpstreamCallSpans.failed(span, ValueError(f"status {upstream.status}"))
+                span.end()
+            self._metrics.count_upstream_error(route.name, "unreachable")
+            log.warning("route %s: upstream answered status %d", route.name, upstream.status)
+            raise Refused(502, "The upstream service sent an invalid answer.")
+        try:
+            if span is not None:
+                UpstreamCallSpans.answered(span, upstream.status)
+            exchange.start(upstream.status, response_headers(upstream.headers) + answer_headers)
+            async for chunk in upstream.chunks():
+                await exchange.write(chunk)
+            exchange.end()
+        except UpstreamError as exc:
+            if span is not None:
+                UpstreamCallSpans.failed(span, exc)
+            log.warning("route %s: upstream answer cut short: %r", route.name, exc)
+            raise
+        finally:
+            upstream.release()
+            if span is not None:
+                span.end()

@@ -126,10 +126,12 @@ def validate_path(raw_path: bytes) -> str:
     """The decoded path when it is unambiguous; raise `BadPath` otherwise."""
     if not raw_path.startswith(b"/") or _AMBIGUOUS.search(raw_path):
         raise BadPath("encoded dots, slashes or control characters")
-    decoded = unquote_to_bytes(raw_path)
-    if _AMBIGUOUS.search(decoded):
+    # Most paths have nothing encoded: then there is nothing to decode or check twice.
+    decoded = unquote_to_bytes(raw_path) if b"%" in raw_path else raw_path
+    if decoded is not raw_path and _AMBIGUOUS.search(decoded):
         raise BadPath("control characters")
-    if any(segment in (b".", b"..") for segment in decoded.split(b"/")):
+    # A dot segment follows a slash: paths without "/." need no split.
+    if b"/." in decoded and any(segment in (b".", b"..") for segment in decoded.split(b"/")):
         raise BadPath("dot segments")
     try:
         return decoded.decode("utf-8")

@@ -24,7 +24,7 @@ class EdgeMetrics:
         self._rate_limit = LabelledCounter(
             "frontdoor_edge_rate_limit_decisions",
             "Rate-limit decisions, by policy and outcome (allowed, limited, "
-            "failed_open, failed_closed).",
+            "failed_open, failed_closed, local_allowed, local_limited).",
             ["policy", "decision"],
             self.registry,
         )

@@ -161,7 +161,7 @@ async def open_resources(
             reloads = settings.environment == "dev"
             if reloads:
                 asyncio.get_running_loop().add_signal_handler(
-                    signal.SIGHUP, _reload_routes, proxy, keys, settings
+                    signal.SIGHUP, reload_routes, proxy, keys, settings
                 )
             proxied.open(proxy, is_own_path)
             try:
@@ -183,7 +183,7 @@ async def open_resources(
         await limiter.close()
 
 
-def _reload_routes(proxy: Proxy, keys: JwksKeySource, settings: Settings) -> None:
+def reload_routes(proxy: Proxy, keys: JwksKeySource, settings: Settings) -> None:
     """Swap in the route file as it is now; on any error keep the configuration in use."""
     try:
         table = _load_routes(settings)

@@ -46,23 +46,6 @@ SET_BY_EDGE = frozenset(
 SET_BY_SERVER = frozenset({b"date", b"server", b"x-request-id", b"strict-transport-security"})
 
 
-def header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
-    """The first value of a header (`name` in lower case), or None."""
-    return next((value for key, value in headers if key.lower() == name), None)
-
-
-def header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[bytes]:
-    return [value for key, value in headers if key.lower() == name]
-
-
-def _connection_listed(headers: Headers) -> set[bytes]:
-    return {
-        token.strip().lower()
-        for value in header_values(headers, b"connection")
-        for token in value.split(b",")
-    }
-
-
 class HeaderPolicy:
     """Strips hop-by-hop and identity headers, and writes the forwarding headers."""
 
@@ -117,12 +100,15 @@ class HeaderPolicy:
 
 
 def response_headers(upstream: Iterable[tuple[bytes, bytes]]) -> Headers:
-    received = list(upstream)
-    listed = _connection_listed(received)
-    return [
-        (name, value)
-        for name, value in received
-        if (lowered := name.lower()) not in HOP_BY_HOP
-        and lowered not in SET_BY_SERVER
-        and lowered not in listed
-    ]
+    kept: Headers = []
+    listed: set[bytes] = set()
+    for name, value in upstream:
+        lowered = name.lower()
+        if lowered == b"connection":
+            listed.update(token.strip().lower() for token in value.split(b","))
+        elif lowered not in HOP_BY_HOP and lowered not in SET_BY_SERVER:
+            kept.append((name, value))
+    if listed:
+        # Rare: `Connection` names more hop-by-hop headers, which may come before it.
+        kept = [(name, value) for name, value in kept if name.lower() not in listed]
+    return kept

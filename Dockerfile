@@ -18,5 +18,9 @@ COPY services ./services
 COPY devstack ./devstack
 COPY infra/edge ./infra/edge
 
+# Compiled now: the containers run with a read-only root filesystem, where Python
+# could not write its bytecode cache at start-up.
+RUN python -m compileall -q service_defaults bff_kit edge bff_web bff_mobile services devstack
+
 RUN useradd --system --uid 10001 --home-dir /app frontdoor && mkdir -p /data && chown frontdoor /data
 USER frontdoor

@@ -446,3 +446,50 @@ def test_kubernetes_scrape_job_names_each_process_as_compose_does() -> None:
         assert target["job"] == name.replace("-", "_")
         assert target["__address__"] == f"10.1.2.3:{container['ports'][0]['containerPort']}"
         assert target["__scheme__"] == ("https" if name == "edge" else "http")
+
+
+RESTRICTED = {
+    "runAsNonRoot": True,
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+
+
+def every_container() -> list[tuple[str, Any, Any]]:
+    """(deployment name, pod spec, container) for every container, Redis included."""
+    return [
+        (document["metadata"]["name"], document["spec"]["template"]["spec"], container)
+        for document in manifest_documents()
+        if document and document["kind"] == "Deployment"
+        for container in document["spec"]["template"]["spec"]["containers"]
+    ]
+
+
+def test_every_container_runs_restricted() -> None:
+    containers = every_container()
+
+    assert {name for name, _, _ in containers} >= {"edge", "redis", "users", "orders"}
+    for name, _, container in containers:
+        context = container["securityContext"]
+        assert {key: context.get(key) for key in RESTRICTED} == RESTRICTED, name
+        assert context["runAsUser"] != 0, name
+
+
+def test_every_container_has_requests_limits_and_both_probes() -> None:
+    for name, _, container in every_container():
+        resources = container["resources"]
+        assert {"cpu", "memory"} <= set(resources["requests"]), name
+        assert {"cpu", "memory"} <= set(resources["limits"]), name
+        assert "readinessProbe" in container and "livenessProbe" in container, name
+
+
+def test_every_container_can_write_only_to_its_volumes() -> None:
+    # A read-only root filesystem: Python's and SQLite's temporary files need /tmp.
+    for name, pod, container in every_container():
+        volumes = {volume["name"]: volume for volume in pod["volumes"]}
+        mounts = {mount["mountPath"]: mount["name"] for mount in container.get("volumeMounts", [])}
+        if container["image"].startswith("frontdoor"):
+            assert "emptyDir" in volumes[mounts["/tmp"]], name  # noqa: S108 - a path in a pod
+        assert set(mounts.values()) <= set(volumes), name

@@ -493,3 +493,111 @@ def test_every_container_can_write_only_to_its_volumes() -> None:
         if container["image"].startswith("frontdoor"):
             assert "emptyDir" in volumes[mounts["/tmp"]], name  # noqa: S108 - a path in a pod
         assert set(mounts.values()) <= set(volumes), name
+
+
+OUTSIDE = "outside"  # a client on the internet, or a pod of another namespace
+APPS = ("edge", "bff-web", "bff-mobile", "users", "orders", "redis")
+PORTS = (8443, 8000, 6379)
+# Every call the design makes, and nothing more.
+ALLOWED_CALLS = {
+    (OUTSIDE, "edge", 8443),
+    ("edge", "bff-web", 8000),
+    ("edge", "bff-mobile", 8000),
+    ("edge", "users", 8000),
+    ("edge", "redis", 6379),
+    ("bff-web", "users", 8000),
+    ("bff-web", "orders", 8000),
+    ("bff-mobile", "users", 8000),
+    ("bff-mobile", "orders", 8000),
+    ("orders", "users", 8000),
+}
+
+
+def selects(selector: dict[str, Any], app: str) -> bool:
+    """Whether a label selector picks the pods labelled `app: <app>`."""
+    if app == OUTSIDE:
+        return False
+    labels = {"app": app}
+    expressions = selector.get("matchExpressions", [])
+    assert all(e["operator"] == "In" for e in expressions), "only In is read here"
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()) and all(
+        labels.get(e["key"]) in e["values"] for e in expressions
+    )
+
+
+def peers_allow(rules: list[Any], side: str, app: str, port: int) -> bool:
+    """Whether one of a policy's rules lets `app` through on `port` (`side`: from or to)."""
+    for rule in rules:
+        ports = {p["port"] for p in rule.get("ports", [])}
+        if ports and port not in ports:
+            continue
+        peers = rule.get(side)
+        if peers is None:
+            return True  # no peers listed: anyone
+        for peer in peers:
+            if "namespaceSelector" in peer:
+                continue  # another namespace: observability and DNS, never an app here
+            if selects(peer["podSelector"], app):
+                return True
+    return False
+
+
+def policy_allows(policies: list[Any], direction: str, pod: str, peer: str, port: int) -> bool:
+    side = "from" if direction == "Ingress" else "to"
+    key = "ingress" if direction == "Ingress" else "egress"
+    applying = [
+        p["spec"]
+        for p in policies
+        if direction in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], pod)
+    ]
+    return any(peers_allow(spec.get(key, []), side, peer, port) for spec in applying)
+
+
+def call_allowed(policies: list[Any], caller: str, callee: str, port: int) -> bool:
+    leaves = caller == OUTSIDE or policy_allows(policies, "Egress", caller, callee, port)
+    return leaves and policy_allows(policies, "Ingress", callee, caller, port)
+
+
+def test_network_policies_allow_exactly_the_calls_the_design_makes() -> None:
+    policies = [d for d in manifest_documents() if d and d["kind"] == "NetworkPolicy"]
+
+    allowed = {
+        (caller, callee, port)
+        for caller in (OUTSIDE, *APPS)
+        for callee in APPS
+        for port in PORTS
+        if caller != callee and call_allowed(policies, caller, callee, port)
+    }
+
+    assert allowed == ALLOWED_CALLS
+
+
+def test_everything_not_allowed_is_denied_both_ways() -> None:
+    [deny] = [
+        d["spec"]
+        for d in manifest_documents()
+        if d and d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "default-deny"
+    ]
+
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_stateless_deployables_autoscale_and_survive_a_drain() -> None:
+    documents = [d for d in manifest_documents() if d]
+    scaled = {
+        d["spec"]["scaleTargetRef"]["name"]: d["spec"]
+        for d in documents
+        if d["kind"] == "HorizontalPodAutoscaler"
+    }
+    budgets = {
+        d["spec"]["selector"]["matchLabels"]["app"]: d["spec"]
+        for d in documents
+        if d["kind"] == "PodDisruptionBudget"
+    }
+
+    assert set(scaled) == set(budgets) == {"edge", "bff-web", "bff-mobile"}
+    for name, spec in scaled.items():
+        assert spec["minReplicas"] >= 2, name
+        # A budget as large as the smallest deployment would block every node drain.
+        assert budgets[name]["minAvailable"] < spec["minReplicas"], name
+        assert spec["maxReplicas"] > spec["minReplicas"], name

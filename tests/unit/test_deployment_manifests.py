@@ -147,7 +147,7 @@ def frontdoor_deployments(documents: list[Any]) -> dict[str, Any]:
         for d in documents
         if d
         and d.get("kind") == "Deployment"
-        and d["spec"]["template"]["spec"]["containers"][0]["image"] == "frontdoor"
+        and d["spec"]["template"]["spec"]["containers"][0]["image"].split(":")[0] == "frontdoor"
     }
 
 
@@ -626,3 +626,18 @@ def test_the_rendered_manifests_are_valid_kubernetes_objects() -> None:
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
     }
+
+
+@needs_kubectl
+def test_every_rendered_image_is_tagged_and_none_is_latest() -> None:
+    images = [
+        container["image"]
+        for document in kustomize(INFRA)
+        if document["kind"] == "Deployment"
+        for container in document["spec"]["template"]["spec"]["containers"]
+    ]
+
+    assert "frontdoor:0.1.0" in images
+    for image in images:
+        name, _, tag = image.rpartition(":")
+        assert name and tag and tag != "latest", image

@@ -20,6 +20,7 @@ from edge.forwarding import Forwarder
 from edge.refusal import Refused
 from edge.request_fields import RequestFields
 from edge.tracing import EdgeServerSpans
+from edge.upstream_client import UpstreamError
 from service_defaults.metrics import HttpMetrics
 from service_defaults.problems import PROBLEM_JSON, render_problem
 from service_defaults.request_context import (
@@ -80,11 +81,15 @@ class Proxy:
             await self._answer(exchange, fields, config, answer_headers, started, notes)
         except ClientGone:
             pass  # nobody to answer: the access line records nginx's 499
+        except UpstreamError:
+            # The upstream's answer broke off after it started (forwarding logged it):
+            # cutting the connection tells the client it is incomplete.
+            exchange.abort()
         except Exception:
+            log.exception("proxy failed on %s %r", exchange.method, exchange.raw_path)
             if exchange.started:
                 exchange.abort()  # half an answer is out: only cutting the connection is left
             else:
-                log.exception("proxy failed on %s %r", exchange.method, exchange.raw_path)
                 detail = "The gateway could not handle this request."
                 self._problem(exchange, 500, detail, answer_headers)
         finally:

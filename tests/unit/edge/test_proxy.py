@@ -212,16 +212,22 @@ async def test_a_bug_before_the_answer_is_a_500_problem_not_a_dropped_connection
     assert built.requests("open", 500) == 1
 
 
-async def test_a_bug_after_the_answer_started_cuts_the_connection(
-    tmp_path: Path, authenticator: Authenticator, connection: Connection
+async def test_a_bug_after_the_answer_started_cuts_the_connection_and_is_logged(
+    tmp_path: Path,
+    authenticator: Authenticator,
+    connection: Connection,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    built = build(tmp_path, "http://127.0.0.1:9", authenticator, forwarder=Broken(after_start=True))
+    forwarder = Broken(after_start=True)
+    built = build(tmp_path, "http://127.0.0.1:9", authenticator, forwarder=forwarder)
     exchange = connection.exchange(request_head("GET", "/open"))
 
-    await built.proxy.handle(exchange)
+    with caplog.at_level(logging.ERROR, logger="frontdoor.edge"):
+        await built.proxy.handle(exchange)
 
     assert connection.transport.closed
     assert not connection.cycle.response_complete
+    assert "proxy failed on GET" in caplog.text
 
 
 async def test_a_client_that_leaves_mid_body_is_recorded_as_499(

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 Headers = list[tuple[bytes, bytes]]
 
-# Bodies pass through as they come; a response with neither length has one chunk each.
+# Answers that never carry a body (RFC 9110 sections 15.3.5 and 15.4.5), whatever their headers say.
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 

@@ -73,8 +73,7 @@ class Exchange:
         # The server's own (`date`), kept current by uvicorn once a second.
         self._default_headers = default_headers
         self._chunked = False
-        # A streamed answer's head waits for its first chunk: one write, one TLS
-        # record and one send for a small answer instead of two.
+        # A streamed answer's head, held for its first chunk (see `start`).
         self._pending = b""
         self.method: str = scope["method"]
         self.raw_path: bytes = scope["raw_path"]
@@ -131,8 +130,13 @@ class Exchange:
             cycle.transport.write(head + body if with_body else head)
         self._complete()
 
-    def start(self, status: int, headers: Headers) -> None:
-        """The head of a streamed answer; chunked unless `headers` carry a length."""
+    def start(self, status: int, headers: Headers, *, hold: bool = True) -> None:
+        """The head of a streamed answer; chunked unless `headers` carry a length.
+
+        With `hold`, the head waits to go out with the first chunk (one write, one TLS
+        record); without it, it goes now: a client waiting on a slow body (a long
+        poll, an event stream) sees the answer begin as soon as the upstream's does.
+        """
         framing = b""
         if (
             self.method != "HEAD"
@@ -146,7 +150,11 @@ class Exchange:
             else:
                 self._chunked = True
                 framing = b"transfer-encoding: chunked\r\n"
-        self._pending = self._head(status, headers, framing)
+        head = self._head(status, headers, framing)
+        if hold:
+            self._pending = head
+        elif not self._cycle.disconnected:
+            self._cycle.transport.write(head)
 
     async def write(self, chunk: bytes) -> None:
         cycle = self._cycle

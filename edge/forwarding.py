@@ -105,7 +105,12 @@ class Forwarder:
         try:
             if span is not None:
                 UpstreamCallSpans.answered(span, upstream.status)
-            exchange.start(upstream.status, response_headers(upstream.headers) + answer_headers)
+            exchange.start(
+                upstream.status,
+                response_headers(upstream.headers) + answer_headers,
+                # Together with the body when it is here already; at once when it is not.
+                hold=upstream.body_ready,
+            )
             async for chunk in upstream.chunks():
                 await exchange.write(chunk)
             exchange.end()

@@ -189,6 +189,10 @@ class UpstreamConnection(asyncio.Protocol):
                 raise self._error
             await self._wait(deadline, "response")
 
+    def body_ready(self) -> bool:
+        """Whether reading the body can go on without waiting: bytes are here, or its end."""
+        return bool(self._body) or self.done or self._error is not None
+
     def take_body(self) -> bytes:
         """The body bytes received and not yet taken (b"" when none)."""
         body = self._body
@@ -413,6 +417,13 @@ class UpstreamResponse:
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.chunks()
+
+    @property
+    def body_ready(self) -> bool:
+        """Whether the body's first bytes (or its end) are already here: the head can
+        then wait to go out with them, in one write."""
+        connection = self._connection
+        return connection is None or connection.body_ready()
 
     def release(self) -> None:
         connection = self._connection

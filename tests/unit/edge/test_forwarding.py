@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -253,3 +254,46 @@ async def test_an_upstream_status_outside_http_is_a_502_not_a_half_answer(
 
     assert refused.value.status == 502
     assert not exchange.started
+
+
+async def test_the_head_reaches_the_client_before_a_slow_body_starts(
+    upstream: ScriptedUpstream, client: UpstreamClient, connection: Connection, tmp_path: Path
+) -> None:
+    route = route_to(upstream.origin, tmp_path)
+    upstream.answer(
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+        Pause(0.5),
+        b"2\r\nok\r\n0\r\n\r\n",
+    )
+    exchange = connection.exchange(request_head())
+    connection.transport.take()
+
+    forwarding = asyncio.create_task(forward(client, exchange, route))
+    await asyncio.sleep(0.25)
+    early = connection.transport.take()
+    await forwarding
+
+    assert early.startswith(b"HTTP/1.1 200 OK\r\n") and early.endswith(b"\r\n\r\n")
+    assert connection.transport.take() == b"2\r\nok\r\n0\r\n\r\n"
+
+
+async def test_a_small_answer_goes_out_in_one_write(
+    upstream: ScriptedUpstream, client: UpstreamClient, connection: Connection, tmp_path: Path
+) -> None:
+    route = route_to(upstream.origin, tmp_path)
+    upstream.answer(ok(b"hello"))
+    exchange = connection.exchange(request_head())
+    connection.transport.take()
+    writes: list[bytes] = []
+    write = connection.transport.write
+
+    def recorded(data: bytes | bytearray | memoryview[Any]) -> None:
+        writes.append(bytes(data))
+        write(data)
+
+    connection.transport.write = recorded  # type: ignore[method-assign]
+
+    await forward(client, exchange, route)
+
+    [only] = writes
+    assert only.startswith(b"HTTP/1.1 200 OK\r\n") and only.endswith(b"\r\n\r\nhello")

@@ -26,6 +26,8 @@ from services.users import settings as users
 from tests.unit.test_boundaries import imported_modules
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
+BASE = INFRA / "k8s"
+OVERLAYS = {"dev": INFRA / "overlays" / "dev", "prod": INFRA / "overlays" / "prod"}
 MODULES = {
     "EDGE_": edge,
     "BFF_WEB_": bff_web,
@@ -373,7 +375,7 @@ needs_kubectl = pytest.mark.skipif(
 
 @needs_kubectl
 def test_kustomize_output_parses_and_keeps_the_telemetry_wiring() -> None:
-    documents = kustomize(INFRA)
+    documents = kustomize(OVERLAYS["dev"])
 
     check_deployments(documents)
     assert {d["metadata"].get("namespace") for d in documents if d["kind"] != "Namespace"} == {
@@ -386,7 +388,7 @@ def test_a_telemetry_configmap_in_an_overlay_reaches_every_deployment(tmp_path: 
     (tmp_path / "kustomization.yaml").write_text(
         yaml.safe_dump(
             {
-                "resources": [os.path.relpath(INFRA, tmp_path)],
+                "resources": [os.path.relpath(BASE, tmp_path)],
                 "namespace": "frontdoor",
                 "configMapGenerator": [
                     {
@@ -613,8 +615,9 @@ KUBERNETES_VERSION = "1.32.0"
 
 
 @needs_kubectl
-def test_the_rendered_manifests_are_valid_kubernetes_objects() -> None:
-    documents = kustomize(INFRA)
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_the_rendered_manifests_are_valid_kubernetes_objects(overlay: str) -> None:
+    documents = kustomize(OVERLAYS[overlay])
 
     for document in documents:
         # strict: a misspelt field is an error, not a field the API server drops.
@@ -629,10 +632,11 @@ def test_the_rendered_manifests_are_valid_kubernetes_objects() -> None:
 
 
 @needs_kubectl
-def test_every_rendered_image_is_tagged_and_none_is_latest() -> None:
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_every_rendered_image_is_tagged_and_none_is_latest(overlay: str) -> None:
     images = [
         container["image"]
-        for document in kustomize(INFRA)
+        for document in kustomize(OVERLAYS[overlay])
         if document["kind"] == "Deployment"
         for container in document["spec"]["template"]["spec"]["containers"]
     ]
@@ -641,3 +645,61 @@ def test_every_rendered_image_is_tagged_and_none_is_latest() -> None:
     for image in images:
         name, _, tag = image.rpartition(":")
         assert name and tag and tag != "latest", image
+
+
+def rendered_environments(overlay: str) -> dict[str, dict[str, str]]:
+    """Each Frontdoor Deployment's environment, as the overlay renders it."""
+    return {
+        name: {
+            e["name"]: str(e["value"])
+            for e in d["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        for name, d in frontdoor_deployments(kustomize(OVERLAYS[overlay])).items()
+    }
+
+
+# Settings every process refuses outside dev mode (`refuse_outside_dev`).
+DEV_ONLY = ("SEED_DEMO", "DEV_RESPONSE_DELAY_MS", "DEV_TRACE_STORE_URL")
+
+
+@needs_kubectl
+def test_the_prod_overlay_runs_every_process_in_production_without_dev_settings() -> None:
+    environments = rendered_environments("prod")
+
+    assert {name.replace("-", "_") for name in environments} == PROCESSES
+    for name, environ in environments.items():
+        [prefix] = {p for p in LOADERS for variable in environ if variable.startswith(p)}
+        assert environ[f"{prefix}ENVIRONMENT"] == "production", name
+        assert not [v for v in environ if any(dev in v for dev in DEV_ONLY)], name
+        LOADERS[prefix]({k: v for k, v in environ.items() if k not in OTEL_VARIABLES})
+
+
+@needs_kubectl
+def test_the_prod_overlay_takes_the_signing_keys_from_a_secret() -> None:
+    [users] = [
+        d
+        for d in kustomize(OVERLAYS["prod"])
+        if d["kind"] == "Deployment" and d["metadata"]["name"] == "users"
+    ]
+    pod = users["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+
+    keys_dir = str(Path(env["USERS_SIGNING_KEYS_PATH"]).parent)
+    assert mounts[keys_dir]["readOnly"] is True
+    assert volumes[mounts[keys_dir]["name"]]["secret"]["secretName"] == "users-signing-keys"
+    assert env["USERS_TOKEN_ISSUER"] != "https://localhost:8443/auth"
+
+
+@needs_kubectl
+def test_the_dev_overlay_runs_every_process_in_dev_mode_with_demo_data() -> None:
+    environments = rendered_environments("dev")
+
+    for name, environ in environments.items():
+        [prefix] = {p for p in LOADERS for variable in environ if variable.startswith(p)}
+        assert environ[f"{prefix}ENVIRONMENT"] == "dev", name
+        LOADERS[prefix]({k: v for k, v in environ.items() if k not in OTEL_VARIABLES})
+    assert environments["users"]["USERS_SEED_DEMO_USERS"] == "true"
+    assert environments["orders"]["ORDERS_SEED_DEMO_DATA"] == "true"

@@ -51,6 +51,12 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
     calls += 1
     if path.endswith("/slow"):
         await asyncio.sleep(int(query.get("ms", ["1000"])[0]) / 1000)
+    if path.endswith("/late-body"):
+        # The head at once, the body only after `ms`: a long poll, an event stream.
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await asyncio.sleep(int(query.get("ms", ["3000"])[0]) / 1000)
+        await send({"type": "http.response.body", "body": b"late"})
+        return
     if path.endswith("/big"):
         kb = int(query.get("kb", ["1024"])[0])
         await send({"type": "http.response.start", "status": 200, "headers": []})

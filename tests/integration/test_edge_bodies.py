@@ -94,6 +94,18 @@ def test_body_too_large_to_hold_streams_through_whole(client: httpx.Client) -> N
     assert ["content-length", "300000"] in seen["headers"]
 
 
+def test_the_answers_head_arrives_before_a_body_the_upstream_holds_back(
+    client: httpx.Client,
+) -> None:
+    # The head must come well within the read timeout; the body only after the 3 s
+    # the backend waits. An edge holding the head for the body would time out here.
+    head_timeout = httpx.Timeout(5.0, read=1.5)
+    with client.stream("GET", "/bulk/late-body", timeout=head_timeout) as response:
+        assert response.status_code == 200
+        with pytest.raises(httpx.ReadTimeout):
+            response.read()  # the body is still held back: the head alone came
+
+
 def test_large_streamed_response_arrives_complete(client: httpx.Client) -> None:
     with client.stream("GET", "/bulk/big", params={"kb": "4096"}) as response:
         assert response.status_code == 200

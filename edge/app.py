@@ -113,8 +113,7 @@ async def open_resources(
     is_own_path: Callable[[str], bool],
 ) -> AsyncIterator[Opened]:
     limiter = _limiter(settings, telemetry)
-    # Idle connections are dropped before uvicorn upstreams drop them (5 s keep-alive).
-    upstreams = UpstreamClient(idle_timeout_s=4.0)
+    upstreams = UpstreamClient()
     try:
         async with create_http_client(
             settings.jwks_url, timeout_s=JWKS_TIMEOUT_S, telemetry=telemetry

@@ -9,7 +9,6 @@ headers, its access line, RED metrics and, when traced, its server span.
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 from edge.admission import Admission, Preflight
@@ -24,9 +23,9 @@ from edge.upstream_client import UpstreamError
 from service_defaults.metrics import HttpMetrics
 from service_defaults.problems import PROBLEM_JSON, render_problem
 from service_defaults.request_context import (
-    WELL_FORMED_ID,
     Access,
     log_access,
+    request_id_from,
     reset_request_id,
     set_request_id,
 )
@@ -63,13 +62,7 @@ class Proxy:
         wall_clock = time.time()
         config = self.config
         fields = RequestFields(exchange.headers)
-        sent_id = fields.first(b"x-request-id")
-        # A client's id is kept only when short and plain: it lands in logs and headers.
-        exchange.request_id = request_id = (
-            sent_id.decode("ascii")
-            if sent_id is not None and WELL_FORMED_ID.fullmatch(sent_id)
-            else os.urandom(16).hex()
-        )
+        exchange.request_id = request_id = request_id_from(fields.first(b"x-request-id"))
         token = set_request_id(request_id)
         notes: dict[str, str | int] | None = None
         span = span_token = None

@@ -265,7 +265,9 @@ class UpstreamClient:
         *,
         max_connections_per_origin: int = 256,
         max_idle_per_origin: int = 64,
-        idle_timeout_s: float = 30.0,
+        # Under the idle timeouts servers commonly keep (uvicorn's and Node's 5 s):
+        # a connection the upstream is about to drop is not handed out.
+        idle_timeout_s: float = 4.0,
         connect_timeout_s: float = 2.0,
     ) -> None:
         self.max_connections_per_origin = max_connections_per_origin

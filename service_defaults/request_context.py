@@ -104,11 +104,14 @@ def _only(handler: logging.Handler) -> bool:
 
 
 def accept_or_mint_request_id(headers: list[tuple[bytes, bytes]]) -> str:
-    for name, value in headers:
-        if name.lower() == b"x-request-id":
-            if WELL_FORMED_ID.fullmatch(value):
-                return value.decode("ascii")
-            break
+    sent = next((value for name, value in headers if name.lower() == b"x-request-id"), None)
+    return request_id_from(sent)
+
+
+def request_id_from(sent: bytes | None) -> str:
+    """The client's `X-Request-Id` when well formed, else a new one."""
+    if sent is not None and WELL_FORMED_ID.fullmatch(sent):
+        return sent.decode("ascii")
     # 128 random bits, as a uuid4 has, without building a UUID object per request.
     return os.urandom(16).hex()
 

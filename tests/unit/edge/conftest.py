@@ -25,8 +25,10 @@ from edge.auth import Authenticator
 from edge.exchange import Exchange
 from edge.route_file import load_route_table
 from edge.routing import Route, RouteTable
+from edge.upstream_client import UpstreamClient
 from service_defaults.tokens import TokenVerifier
 from tests.token_issuer import AUDIENCE, ISSUER, TestIssuer
+from tests.unit.edge.scripted_upstream import ScriptedUpstream
 
 T = TypeVar("T")
 Entry = dict[str, Any]
@@ -199,3 +201,18 @@ def authenticator(issuer: TestIssuer) -> Authenticator:
     """Verifies tokens for the audiences "frontdoor" (the route default) and "partners"."""
     verifier = TokenVerifier(StaticKeys(issuer), issuer=ISSUER, audience=[AUDIENCE, "partners"])
     return Authenticator(verifier)
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[ScriptedUpstream]:
+    """A scripted upstream on 127.0.0.1 (see `scripted_upstream`)."""
+    async with ScriptedUpstream() as server:
+        yield server
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[UpstreamClient]:
+    """The edge's upstream client, closed after the test."""
+    opened = UpstreamClient()
+    yield opened
+    await opened.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,6 @@ from tests.unit.edge.conftest import Connection, request_head
 from tests.unit.edge.scripted_upstream import CLOSE, Pause, ScriptedUpstream, ok, refused_origin
 
 ANSWER_HEADERS = [(b"x-request-id", b"rid-1"), (b"x-content-type-options", b"nosniff")]
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as server:
-        yield server
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[UpstreamClient]:
-    opened = UpstreamClient()
-    yield opened
-    await opened.close()
 
 
 def route_to(origin: str, tmp_path: Path, **entry: Any) -> Route:

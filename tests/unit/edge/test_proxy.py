@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,19 +44,6 @@ class Broken(Forwarder):
             exchange.start(200, [(b"content-length", b"10")])
             await exchange.write(b"half")
         raise RuntimeError("a bug")
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as server:
-        yield server
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[UpstreamClient]:
-    opened = UpstreamClient()
-    yield opened
-    await opened.close()
 
 
 @dataclass(frozen=True)

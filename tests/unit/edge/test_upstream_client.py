@@ -20,19 +20,6 @@ Headers = list[tuple[bytes, bytes]]
 NO_CONTENT = b"HTTP/1.1 204 No Content\r\n\r\n"
 
 
-@pytest.fixture
-async def upstream() -> AsyncIterator[ScriptedUpstream]:
-    async with ScriptedUpstream() as server:
-        yield server
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[UpstreamClient]:
-    client = UpstreamClient()
-    yield client
-    await client.close()
-
-
 async def read(response: UpstreamResponse) -> bytes:
     try:
         return b"".join([chunk async for chunk in response.chunks()])

@@ -222,13 +222,13 @@ async def test_all_three_calls_are_in_flight_at_the_same_time(
 
 
 async def test_edge_budget_bounds_the_dashboard(client: Client, services: Services) -> None:
-    services.stats.mock(side_effect=slow(STATS, delay_s=1.0))
+    services.stats.mock(side_effect=slow(STATS, delay_s=2.0))
     started = time.monotonic()
 
-    response = await client.get(DASHBOARD, headers={**AUTH, "x-request-budget-ms": "200"})
+    response = await client.get(DASHBOARD, headers={**AUTH, "x-request-budget-ms": "500"})
 
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 1.5
     assert response.status_code == 200
     assert response.json()["degraded"] == ["stats"]
     budget = services.me.calls.last.request.headers["x-request-budget-ms"]
-    assert 0 < int(budget) <= 200
+    assert 0 < int(budget) <= 500

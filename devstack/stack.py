@@ -13,6 +13,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -169,12 +170,45 @@ class Stack:
         self._print_lock = threading.Lock()
 
     def start(self, timeout_s: float = 30.0) -> None:
+        # The one-shot steps side by side, as replicas' init containers run: the
+        # migrations serialise themselves.
+        with ThreadPoolExecutor(max(1, len(self.specs))) as pool:
+            list(pool.map(self.run_first, self.specs))
         for name in self.specs:
-            self._spawn(name)
+            self._spawn(name, first=False)
         for name in self.specs:
             self.wait_ready(name, timeout_s)
 
-    def _spawn(self, name: str) -> None:
+    def run_first(self, name: str, timeout_s: float = 60.0) -> None:
+        """The process's one-shot step (`migrate`), to completion; StackError if it fails."""
+        spec = self.specs[name]
+        if not spec.first:
+            return
+        done = subprocess.run(
+            [sys.executable, "-m", spec.module, *spec.first],
+            cwd=REPO_ROOT,
+            env={**os.environ, **spec.env, "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        lines = (done.stdout + done.stderr).splitlines()
+        if self._echo:
+            with self._print_lock:
+                for line in lines:
+                    for part in [line] if self._raw_logs else human_lines(line):
+                        print(f"{spec.name:>10} | {part}", flush=True)
+        if done.returncode != 0:
+            command = " ".join(spec.first)
+            raise StackError(
+                f"{name} {command} exited with status {done.returncode}:\n" + "\n".join(lines[-20:])
+            )
+
+    def _spawn(self, name: str, *, first: bool = True) -> None:
+        if first:
+            self.run_first(name)
         self.processes[name] = ManagedProcess(
             self.specs[name], echo=self._echo, print_lock=self._print_lock, raw_logs=self._raw_logs
         )

@@ -35,6 +35,8 @@ MODULES = {
     "users": "services.users",
     "orders": "services.orders",
 }
+# The processes that own a database, migrated before they start.
+DATABASES = ("users", "orders")
 TIMELINE_PATH = "/_dev/requests"
 # Spans leave each process in batches; a short wait keeps the timeline current
 # a moment after the response (the SDK's default is 5 s).
@@ -47,6 +49,9 @@ class ProcessSpec:
     module: str
     env: Mapping[str, str]
     ready_url: str
+    # A one-shot run of the same module that must succeed before the server starts,
+    # as an init container does in Kubernetes: the services' `migrate`.
+    first: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,8 @@ class Topology:
             env |= self._telemetry(name)
             env |= self.overrides.get(name, {})
             ready = self.edge_url if name == "edge" else self.internal_url(name)
-            specs.append(ProcessSpec(name, MODULES[name], env, f"{ready}/readyz"))
+            first = ("migrate",) if name in DATABASES else ()
+            specs.append(ProcessSpec(name, MODULES[name], env, f"{ready}/readyz", first))
         return specs
 
 

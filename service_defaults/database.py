@@ -14,8 +14,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import SQLAlchemyError
@@ -158,6 +161,32 @@ async def refusals_name(setting: str, password: str | None = None) -> AsyncItera
         # The driver's own words, without SQLAlchemy's "[SQL: ...]" and link.
         reason = scrub(str(getattr(exc, "orig", None) or exc), password)
         raise ConfigError(f"{setting}: cannot open the database: {reason}") from None
+
+
+def insert_unless_present(connection: Connection, table: sa.Table, row: Mapping[str, Any]) -> bool:
+    """Insert `row` unless its key is taken; True when this call wrote it.
+
+    The database's unique index decides, not an earlier read: replicas seeding the
+    same rows at once write each exactly once.
+    """
+    statement: postgresql.Insert | sqlite.Insert
+    if connection.dialect.name == "postgresql":
+        statement = postgresql.insert(table).values(row).on_conflict_do_nothing()
+    else:
+        statement = sqlite.insert(table).values(row).on_conflict_do_nothing()
+    # RETURNING, not rowcount: drivers do not all count the rows of an INSERT.
+    written = statement.returning(*table.primary_key.columns)
+    return connection.execute(written).first() is not None
+
+
+def as_utc(value: datetime) -> datetime:
+    """A stored timestamp in UTC: SQLite hands back naive datetimes, every one written in UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def rfc3339(value: datetime) -> str:
+    """A stored timestamp as the APIs show it: UTC, always with microseconds."""
+    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _select_one(connection: Connection) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
@@ -71,6 +72,9 @@ def configure_logging(name: str, environ: Mapping[str, str] = os.environ) -> Non
     logging._srcfile = None
     # httpx logs every request at INFO; the access log already says it once.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic says which dialect it found every time it reads the schema's revision;
+    # `python -m services.<name> migrate` logs what it changed in one line of its own.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # Warnings and crashes would otherwise print plain text between the JSON lines.
     logging.captureWarnings(True)
     sys.excepthook = _log_uncaught
@@ -141,6 +145,38 @@ def serve(
         if startup.message is not None:
             _stop_on_config_error(name, startup.message)
         raise
+
+
+class Migrates(Protocol):
+    def upgrade(self, url: str) -> tuple[str | None, str]: ...
+
+
+def serve_or_migrate(
+    name: str,
+    load: Callable[[Mapping[str, str]], S],
+    create_app: Callable[[S], Litestar],
+    *,
+    migrations: Migrates,
+    database_url: Callable[[S], str],
+    argv: list[str] | None = None,
+) -> None:
+    """A service's command line: no argument serves, `migrate` brings its database
+    schema up to date and exits (run once before the replicas start)."""
+    parser = argparse.ArgumentParser(prog=f"python -m services.{name}")
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
+    if parser.parse_args(argv).command == "serve":
+        serve(name, load, create_app)
+        return
+    try:
+        configure_logging(name)
+        before, after = migrations.upgrade(database_url(load(os.environ)))
+    except ConfigError as exc:
+        _stop_on_config_error(name, str(exc))
+    log = logging.getLogger("frontdoor.migrations")
+    if before == after:
+        log.info("database schema already at revision %s", after)
+    else:
+        log.info("database schema migrated from revision %s to %s", before or "(empty)", after)
 
 
 def _stop_on_config_error(name: str, message: str) -> NoReturn:

@@ -22,6 +22,7 @@ from service_defaults.tokens import JwksKeySource, TokenVerifier
 from services.orders.routes import create_orders_router
 from services.orders.settings import Settings, load_settings
 from services.orders.store import OrderStore
+from services.orders.tables import MIGRATIONS
 
 JWKS_TIMEOUT_S = 2.0
 
@@ -48,7 +49,9 @@ async def open_resources(
     ):
         store = OrderStore(database)
         async with refusals_name("ORDERS_DATABASE_URL"):
-            await store.create_tables()
+            # Migrating is a separate step (`python -m services.orders migrate`), run once
+            # before the replicas start; each only checks the schema is not behind.
+            await database.run(MIGRATIONS.require_current)
             if settings.seed_demo_data:
                 await store.seed_demo_data()
         # Signing keys load on the first request, so a slow issuer does not hold

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from service_defaults.database import Database
+from service_defaults.database import Database, as_utc, insert_unless_present, rfc3339
 from services.orders.cursors import CursorKey, decode_cursor, encode_cursor
 from services.orders.demo_data import DEMO_ORDERS
 from services.orders.schemas import (
@@ -25,7 +25,10 @@ from services.orders.schemas import (
     OrderStats,
     OrderStatus,
 )
-from services.orders.tables import idempotency_keys, metadata, order_items, orders
+from services.orders.tables import idempotency_keys, order_items, orders
+
+# Demo orders' ids are derived from this, so seeding twice finds them there.
+DEMO_NAMESPACE = uuid.UUID("6f0d5c38-5d52-4bd6-9a52-5c1b1fd0e0a7")
 
 
 class IdempotencyConflict(Exception):
@@ -50,9 +53,6 @@ class OrderStore:
 
     def __init__(self, database: Database) -> None:
         self._database = database
-
-    async def create_tables(self) -> None:
-        await self._database.run_in_transaction(metadata.create_all)
 
     async def get_order(self, owner: str, order_id: str) -> Order | None:
         return await self._database.run(_load_order, owner, order_id)
@@ -116,14 +116,14 @@ def _list_orders(
     for row in conn.execute(query, params):
         order_id, order_status, currency, total, created_at, sku, name, quantity, price = row
         if not found or found[-1].id != order_id:
-            found.append(Order(order_id, order_status, currency, total, [], _rfc3339(created_at)))
+            found.append(Order(order_id, order_status, currency, total, [], rfc3339(created_at)))
             created.append(created_at)
         # The outer join gives an order without items one row of NULLs.
         if sku is not None and name is not None and quantity is not None and price is not None:
             found[-1].items.append(_line(sku, name, quantity, price))
     page = found[:limit]
     more = len(found) > limit
-    last = CursorKey(created_at=_as_utc(created[limit - 1]), id=page[-1].id) if more else None
+    last = CursorKey(created_at=as_utc(created[limit - 1]), id=page[-1].id) if more else None
     return OrderPage(items=page, next_cursor=encode_cursor(last) if last else None)
 
 
@@ -188,26 +188,32 @@ def _seed_demo_data(conn: Connection, now: datetime) -> int:
     seeded = 0
     for owner, demo_orders in DEMO_ORDERS.items():
         if conn.scalar(sa.select(orders.c.id).where(orders.c.owner == owner).limit(1)):
-            continue
-        for demo in demo_orders:
+            continue  # a demo user who has orders keeps just those
+        for position, demo in enumerate(demo_orders):
+            # A fixed id per demo order: a replica seeding at the same time, past
+            # the check above too, finds the row there and writes nothing.
+            order_id = uuid.uuid5(DEMO_NAMESPACE, f"{owner}/{position}").hex
             created_at = now - timedelta(days=demo.days_ago)
-            order = _new_order(demo.body, status=demo.status, created_at=created_at)
-            _insert_order(conn, owner, order)
-            seeded += 1
+            order = _new_order(demo.body, status=demo.status, created_at=created_at, id=order_id)
+            if insert_unless_present(conn, orders, _order_row(owner, order)):
+                _insert_items(conn, order)
+                seeded += 1
     return seeded
 
 
-def _new_order(body: OrderCreate, *, status: OrderStatus, created_at: datetime) -> Order:
+def _new_order(
+    body: OrderCreate, *, status: OrderStatus, created_at: datetime, id: str | None = None
+) -> Order:
     items = [
         _line(item.sku, item.name, item.quantity, item.unit_price_minor) for item in body.items
     ]
     return Order(
-        id=uuid.uuid4().hex,
+        id=id or uuid.uuid4().hex,
         status=status,
         currency=body.currency,
         total_minor=sum(item.line_total_minor for item in items),
         items=items,
-        created_at=_rfc3339(created_at),
+        created_at=rfc3339(created_at),
     )
 
 
@@ -218,16 +224,29 @@ def _insert_order(
     idempotency_key: str | None = None,
     request_hash: str = "",
 ) -> None:
-    conn.execute(
-        orders.insert().values(
-            id=order.id,
-            owner=owner,
-            status=order.status,
-            currency=order.currency,
-            total_minor=order.total_minor,
-            created_at=datetime.fromisoformat(order.created_at),
+    conn.execute(orders.insert().values(_order_row(owner, order)))
+    _insert_items(conn, order)
+    if idempotency_key is not None:
+        # Last, in the same transaction: the key's unique constraint decides a race.
+        conn.execute(
+            idempotency_keys.insert().values(
+                owner=owner, key=idempotency_key, request_hash=request_hash, order_id=order.id
+            )
         )
-    )
+
+
+def _order_row(owner: str, order: Order) -> dict[str, object]:
+    return {
+        "id": order.id,
+        "owner": owner,
+        "status": order.status,
+        "currency": order.currency,
+        "total_minor": order.total_minor,
+        "created_at": datetime.fromisoformat(order.created_at),
+    }
+
+
+def _insert_items(conn: Connection, order: Order) -> None:
     conn.execute(
         order_items.insert(),
         [
@@ -242,13 +261,6 @@ def _insert_order(
             for position, item in enumerate(order.items)
         ],
     )
-    if idempotency_key is not None:
-        # Last, in the same transaction: the key's unique constraint decides a race.
-        conn.execute(
-            idempotency_keys.insert().values(
-                owner=owner, key=idempotency_key, request_hash=request_hash, order_id=order.id
-            )
-        )
 
 
 def _replay(conn: Connection, owner: str, key: str, request_hash: str) -> Order | None:
@@ -298,14 +310,5 @@ def _to_order(row: sa.Row[Any], items: list[OrderItem]) -> Order:
         currency=row.currency,
         total_minor=row.total_minor,
         items=items,
-        created_at=_rfc3339(row.created_at),
+        created_at=rfc3339(row.created_at),
     )
-
-
-def _as_utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored value was written in UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _rfc3339(value: datetime) -> str:
-    return _as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,7 +1,17 @@
-"""`python -m services.users`: run the users service."""
+"""`python -m services.users [migrate]`: serve, or bring the database schema up to date."""
 
-from service_defaults.serve import serve
+from __future__ import annotations
+
+from service_defaults.serve import serve_or_migrate
 from services.users.app import create_app
 from services.users.settings import load_settings
+from services.users.tables import MIGRATIONS
 
-serve("users", load_settings, create_app)
+if __name__ == "__main__":
+    serve_or_migrate(
+        "users",
+        load_settings,
+        create_app,
+        migrations=MIGRATIONS,
+        database_url=lambda settings: settings.database_url,
+    )

@@ -25,6 +25,7 @@ from services.users.routes import AuthController, UsersController
 from services.users.settings import Settings, load_settings
 from services.users.signing_keys import KeyRing, rotate
 from services.users.store import UserStore
+from services.users.tables import MIGRATIONS
 
 
 class Opened(NamedTuple):
@@ -71,7 +72,9 @@ async def open_resources(settings: Settings, telemetry: Telemetry) -> AsyncItera
         # take longer than the others and so reveal that it is unknown.
         await asyncio.to_thread(unknown_user_hash)
         async with refusals_name("USERS_DATABASE_URL"):
-            await store.create_tables()
+            # Migrating is a separate step (`python -m services.users migrate`), run once
+            # before the replicas start; each only checks the schema is not behind.
+            await database.run(MIGRATIONS.require_current)
             if settings.seed_demo_users:
                 await store.seed_demo_users()
         # The issuer verifies its own tokens with its own key ring: no JWKS fetch.

@@ -18,6 +18,15 @@ class TokenResponse(msgspec.Struct, frozen=True):
     token_type: Literal["Bearer"] = "Bearer"
 
 
+class NewUser(msgspec.Struct, frozen=True):
+    """A user as `add_user` creates one; the password as long as a login accepts."""
+
+    username: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^\S+$")]
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    email: Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern="@")]
+    password: Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
+
+
 class User(msgspec.Struct, frozen=True):
     id: str
     username: str

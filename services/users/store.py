@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import UTC, datetime
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from service_defaults.database import Database
+from service_defaults.database import Database, insert_unless_present, rfc3339
 from services.users.passwords import hash_password
 from services.users.schemas import User
-from services.users.tables import metadata, users
+from services.users.tables import users
 
 # The orders service seeds its demo orders for these same ids. Services share no
 # code, so the two lists are kept equal by hand and checked by the integration tests.
@@ -25,15 +26,25 @@ class UserStore:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def create_tables(self) -> None:
-        await self._database.run_in_transaction(metadata.create_all)
-
     async def credentials(self, username: str) -> tuple[str, str] | None:
         """The user id and password hash for a username, or None."""
         return await self._database.run(_credentials, username)
 
     async def get(self, user_id: str) -> User | None:
         return await self._database.run(_get, user_id)
+
+    async def add(self, username: str, display_name: str, email: str, password: str) -> str | None:
+        """A new user's id, or None when the username is taken."""
+        row: dict[str, object] = {
+            "id": str(uuid.uuid4()),
+            "username": username,
+            "display_name": display_name,
+            "email": email,
+            "password_hash": await asyncio.to_thread(hash_password, password),
+            "created_at": datetime.now(UTC),
+        }
+        added = await self._database.run_in_transaction(_insert_unless_taken, row)
+        return str(row["id"]) if added else None
 
     async def seed_demo_users(self) -> None:
         """Create alice/alice and bob/bob unless they exist; development only."""
@@ -55,22 +66,35 @@ def _credentials(conn: Connection, username: str) -> tuple[str, str] | None:
 
 def _get(conn: Connection, user_id: str) -> User | None:
     row = conn.execute(_USER, {"user_id": user_id}).first()
-    # Rows carry the password hash too; converting to User leaves it behind.
-    return None if row is None else msgspec.convert(row, User, from_attributes=True)
+    if row is None:
+        return None
+    # Rows carry the password hash too; the User leaves it behind.
+    return User(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        email=row.email,
+        created_at=rfc3339(row.created_at),
+    )
+
+
+def _insert_unless_taken(conn: Connection, row: dict[str, object]) -> bool:
+    # The username's unique index decides, whoever else adds the same name meanwhile.
+    return insert_unless_present(conn, users, row)
 
 
 def _seed_demo_users(conn: Connection) -> None:
     existing = set(conn.execute(sa.select(users.c.id)).scalars())
     for user_id, username, display_name, email in DEMO_USERS:
         if user_id in existing:
-            continue
-        conn.execute(
-            sa.insert(users).values(
-                id=user_id,
-                username=username,
-                display_name=display_name,
-                email=email,
-                password_hash=hash_password(username),
-                created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
-        )
+            continue  # spares hashing a password for nothing
+        # A replica seeding at the same time may have written the row since the read.
+        row = {
+            "id": user_id,
+            "username": username,
+            "display_name": display_name,
+            "email": email,
+            "password_hash": hash_password(username),
+            "created_at": datetime.now(UTC),
+        }
+        insert_unless_present(conn, users, row)

@@ -1,4 +1,5 @@
-"""A service that cannot open its database stops with one line naming the setting."""
+"""A service that cannot open or migrate its database stops with one line naming the
+setting, and one that finds its schema missing names the command that makes it."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ BAD_URLS = {
 }
 
 
-def start(service: str, tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+def start(
+    service: str, tmp_path: Path, *args: str, **settings: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m services.<service> [args]`, to its end (a server that starts is a failure)."""
     prefix = SERVICES[service]
     return subprocess.run(
-        [sys.executable, "-m", f"services.{service}"],
+        [sys.executable, "-m", f"services.{service}", *args],
         cwd=REPO_ROOT,
         env={
             "PATH": "/usr/bin:/bin",
@@ -54,14 +58,15 @@ def is_info(line: str) -> bool:
     return isinstance(entry, dict) and entry.get("level") == "INFO"
 
 
+@pytest.mark.parametrize("command", [(), ("migrate",)], ids=["serve", "migrate"])
 @pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize("case", BAD_URLS)
 def test_unusable_database_url_stops_startup_with_one_line(
-    service: str, case: str, tmp_path: Path
+    command: tuple[str, ...], service: str, case: str, tmp_path: Path
 ) -> None:
     url = BAD_URLS[case].format(tmp=tmp_path)
 
-    result = start(service, tmp_path, database_url=url)
+    result = start(service, tmp_path, *command, database_url=url)
 
     variable = f"{SERVICES[service]}DATABASE_URL"
     assert result.returncode == 2
@@ -69,3 +74,17 @@ def test_unusable_database_url_stops_startup_with_one_line(
     assert line.startswith(f"{service}: configuration error: {variable}: "), line
     assert "secret" not in result.stderr  # a URL's password never reaches the log
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_unmigrated_database_stops_startup_naming_the_migrate_command(
+    service: str, tmp_path: Path
+) -> None:
+    result = start(service, tmp_path, database_url=f"sqlite:///{tmp_path}/empty.db")
+
+    variable = f"{SERVICES[service]}DATABASE_URL"
+    assert result.returncode == 2
+    assert problems(result.stderr) == [
+        f"{service}: configuration error: {variable}: the database has no schema; "
+        f"run `python -m services.{service} migrate`"
+    ]

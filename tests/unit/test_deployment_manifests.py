@@ -24,6 +24,7 @@ from edge import settings as edge
 from services.orders import settings as orders
 from services.users import settings as users
 from tests.unit.test_boundaries import imported_modules
+from tests.unit.test_compose_files import compose_environments
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 BASE = INFRA / "k8s"
@@ -44,13 +45,6 @@ FIELDS = {
     prefix: {field.name for field in msgspec.structs.fields(module.Settings)}
     for prefix, module in MODULES.items()
 }
-
-
-def compose_environments() -> Iterator[tuple[str, dict[str, str]]]:
-    compose = yaml.safe_load((INFRA / "compose" / "compose.yaml").read_text())
-    for name, service in compose["services"].items():
-        if service.get("environment") and "build" in service:  # Frontdoor's own image
-            yield f"compose:{name}", {k: str(v) for k, v in service["environment"].items()}
 
 
 def kubernetes_environments() -> Iterator[tuple[str, dict[str, str]]]:
@@ -83,7 +77,7 @@ def test_every_variable_names_a_real_setting_and_loads(where: str, environ: dict
 
 def test_manifests_were_found() -> None:
     names = {where for where, _ in ENVIRONMENTS}
-    assert {"compose:edge", "k8s:edge", "k8s:bff-web", "k8s:orders"} <= names
+    assert {"compose-dev:edge", "compose-prod:orders", "k8s:edge", "k8s:orders"} <= names
 
 
 def test_the_image_holds_every_package_a_deployable_imports() -> None:
@@ -138,8 +132,11 @@ def compose_services() -> dict[str, Any]:
 
 
 def app_services() -> dict[str, Any]:
+    """The five long-running processes; not the one-shots (migrations, certificates)."""
     return {
-        name: s for name, s in compose_services().items() if "environment" in s and "build" in s
+        name: s
+        for name, s in compose_services().items()
+        if "environment" in s and "build" in s and s.get("restart") != "no"
     }
 
 

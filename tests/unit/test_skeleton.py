@@ -28,6 +28,7 @@ from edge.rate_limits import RedisLimiter
 from edge.upstream_client import UpstreamClient
 from service_defaults import database
 from services.users import signing_keys
+from tests.databases import migrated
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOYABLES = ("edge", "bff_web", "bff_mobile", "services.users", "services.orders")
@@ -149,14 +150,16 @@ def settings_for(package: str, tmp_path: Path) -> Any:
             # A URL only: the client is built in the lifespan, and connects on first use.
             rate_limit_redis_url="redis://127.0.0.1:1/0",
         )
-    if package == "services.users":
+    if package.startswith("services."):
+        tables = importlib.import_module(f"{package}.tables")
+        database_url = migrated(f"sqlite:///{tmp_path}/service.db", tables.MIGRATIONS)
+        if package == "services.orders":
+            return module.Settings(database_url=database_url)
         return module.Settings(
             environment="dev",
-            database_url=f"sqlite:///{tmp_path}/users.db",
+            database_url=database_url,
             signing_keys_path=str(tmp_path / "keys.json"),
         )
-    if package == "services.orders":
-        return module.Settings(database_url=f"sqlite:///{tmp_path}/orders.db")
     return module.Settings()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,8 @@ from litestar.testing import AsyncTestClient
 
 from services.orders.app import create_app
 from services.orders.settings import Settings
+from services.orders.tables import MIGRATIONS
+from tests.databases import NewDatabase, migrated
 from tests.token_issuer import AUDIENCE, ISSUER, TestIssuer
 from tests.unit.orders.samples import JWKS_URL, Auth, Client, MakeSettings
 
@@ -33,10 +34,16 @@ def jwks(issuer: TestIssuer) -> Iterator[respx.MockRouter]:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> MakeSettings:
+def database_url(new_database: NewDatabase) -> str:
+    """A migrated database, SQLite or PostgreSQL: the tests that use it run on both."""
+    return migrated(new_database("orders"), MIGRATIONS)
+
+
+@pytest.fixture
+def make_settings(database_url: str) -> MakeSettings:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "database_url": f"sqlite:///{tmp_path}/orders.db",
+            "database_url": database_url,
             "environment": "dev",
             "jwks_url": JWKS_URL,
             "token_issuer": ISSUER,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -16,6 +15,7 @@ from sqlalchemy.engine.interfaces import CacheStats
 
 from service_defaults.database import Database, open_database
 from services.orders.app import create_app
+from services.orders.demo_data import DEMO_ORDERS
 from services.orders.schemas import OrderCreate
 from services.orders.store import IdempotencyConflict, OrderNotCancellable, OrderStore
 from tests.unit.orders.samples import ALICE, BOB, Auth, MakeSettings, order_body
@@ -38,6 +38,25 @@ async def test_seed_gives_each_demo_user_a_mix_of_statuses(
     for user in (ALICE, BOB):
         assert stats[user]["order_count"] >= 3
         assert all(count >= 1 for count in stats[user]["by_status"].values()), stats[user]
+
+
+async def test_seeded_orders_hold_their_items_and_totals(store: OrderStore) -> None:
+    seeded = await store.seed_demo_data()
+
+    page = await store.list_orders(ALICE, limit=50, cursor=None, status=None)
+    assert seeded == len(DEMO_ORDERS[ALICE]) + len(DEMO_ORDERS[BOB])
+    assert [len(order.items) for order in page.items] == [
+        len(demo.body.items) for demo in sorted(DEMO_ORDERS[ALICE], key=lambda d: d.days_ago)
+    ]
+    assert all(o.total_minor == sum(i.line_total_minor for i in o.items) for o in page.items)
+
+
+async def test_concurrent_seeding_writes_each_demo_order_once(store: OrderStore) -> None:
+    seeded = await asyncio.gather(*(store.seed_demo_data() for _ in range(4)))
+
+    page = await store.list_orders(ALICE, limit=50, cursor=None, status=None)
+    assert sum(seeded) == len(DEMO_ORDERS[ALICE]) + len(DEMO_ORDERS[BOB])
+    assert len(page.items) == len(DEMO_ORDERS[ALICE])
 
 
 async def test_seed_is_idempotent(
@@ -69,21 +88,18 @@ async def test_no_seed_without_the_setting(
     assert stats[ALICE]["order_count"] == stats[BOB]["order_count"] == 0
 
 
-# The store on its own, on a real SQLite file: what the routes cannot show.
+# The store on its own, on a real database: what the routes cannot show.
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite:///{tmp_path}/orders.db"
-    async with open_database(url, setting="ORDERS_DATABASE_URL") as database:
+async def database(database_url: str) -> AsyncIterator[Database]:
+    async with open_database(database_url, setting="ORDERS_DATABASE_URL") as database:
         yield database
 
 
 @pytest.fixture
 async def store(database: Database) -> OrderStore:
-    store = OrderStore(database)
-    await store.create_tables()
-    return store
+    return OrderStore(database)
 
 
 def cache_outcomes(database: Database) -> list[CacheStats]:

@@ -12,6 +12,8 @@ from litestar.testing import AsyncTestClient
 from services.users.app import create_app
 from services.users.settings import Settings
 from services.users.store import DEMO_USERS
+from services.users.tables import MIGRATIONS
+from tests.databases import NewDatabase, migrated
 
 Client = AsyncTestClient[Litestar]
 ALICE_ID = DEMO_USERS[0][0]
@@ -19,11 +21,17 @@ BOB_ID = DEMO_USERS[1][0]
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(new_database: NewDatabase) -> str:
+    """A migrated database, SQLite or PostgreSQL: the tests that use it run on both."""
+    return migrated(new_database("users"), MIGRATIONS)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         environment="dev",
         seed_demo_users=True,
-        database_url=f"sqlite:///{tmp_path}/users.db",
+        database_url=database_url,
         signing_keys_path=str(tmp_path / "keys.json"),
     )
 

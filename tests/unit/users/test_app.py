@@ -12,13 +12,19 @@ from litestar.testing import AsyncTestClient
 from services.users.app import create_app
 from services.users.settings import Settings
 from services.users.signing_keys import read_key_file, rotate
+from services.users.tables import MIGRATIONS
+from tests.databases import migrated
 from tests.unit.startup import refuses_to_start, start_and_stop
+
+
+def database(tmp_path: Path) -> str:
+    return migrated(f"sqlite:///{tmp_path}/users.db", MIGRATIONS)
 
 
 def production(tmp_path: Path, keys: Path) -> Settings:
     return Settings(
         environment="production",
-        database_url=f"sqlite:///{tmp_path}/users.db",
+        database_url=database(tmp_path),
         signing_keys_path=str(keys),
     )
 
@@ -65,7 +71,7 @@ async def test_dev_mode_creates_a_dev_key_file_owner_only(tmp_path: Path) -> Non
     keys = tmp_path / "keys.json"
     settings = Settings(
         environment="dev",
-        database_url=f"sqlite:///{tmp_path}/users.db",
+        database_url=database(tmp_path),
         signing_keys_path=str(keys),
     )
 

@@ -35,7 +35,10 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     # A zombie has exited; only its parent has not collected it yet.
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:  # reaped between the two looks
+        return False
 
 
 class Supervisor:

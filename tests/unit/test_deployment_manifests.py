@@ -17,6 +17,7 @@ import kubernetes_validate
 import msgspec
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from bff_mobile import settings as bff_mobile
 from bff_web import settings as bff_web
@@ -47,16 +48,21 @@ FIELDS = {
 }
 
 
+def values(container: dict[str, Any]) -> dict[str, str]:
+    """A container's literal env; entries from a Secret (`valueFrom`) have no value here."""
+    return {e["name"]: str(e["value"]) for e in container.get("env", []) if "value" in e}
+
+
 def kubernetes_environments() -> Iterator[tuple[str, dict[str, str]]]:
     for path in sorted((INFRA / "k8s").glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             if not document or document.get("kind") != "Deployment":
                 continue
-            containers: list[dict[str, Any]] = document["spec"]["template"]["spec"]["containers"]
-            for container in containers:
-                env = {e["name"]: str(e["value"]) for e in container.get("env", [])}
-                if env:
-                    yield f"k8s:{document['metadata']['name']}", env
+            pod = document["spec"]["template"]["spec"]
+            name = document["metadata"]["name"]
+            for container in [*pod["containers"], *pod.get("initContainers", [])]:
+                if env := values(container):
+                    yield f"k8s:{name}/{container['name']}", env
 
 
 ENVIRONMENTS = [*compose_environments(), *kubernetes_environments()]
@@ -77,7 +83,8 @@ def test_every_variable_names_a_real_setting_and_loads(where: str, environ: dict
 
 def test_manifests_were_found() -> None:
     names = {where for where, _ in ENVIRONMENTS}
-    assert {"compose-dev:edge", "compose-prod:orders", "k8s:edge", "k8s:orders"} <= names
+    assert {"compose-dev:edge", "compose-prod:orders", "k8s:edge/edge"} <= names
+    assert {"k8s:orders/orders", "k8s:orders/migrate", "k8s:users/migrate"} <= names
 
 
 def test_the_image_holds_every_package_a_deployable_imports() -> None:
@@ -336,7 +343,7 @@ def check_deployments(documents: list[Any]) -> None:
         process = name.replace("-", "_")
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
         [container] = deployment["spec"]["template"]["spec"]["containers"]
-        env = {e["name"]: e["value"] for e in container["env"]}
+        env = values(container)
         [port] = [p["containerPort"] for p in container["ports"]]
 
         assert env["OTEL_SERVICE_NAME"] == process
@@ -462,31 +469,34 @@ RESTRICTED = {
 
 
 def every_container() -> list[tuple[str, Any, Any]]:
-    """(deployment name, pod spec, container) for every container, Redis included."""
+    """(workload name, pod spec, container) for every container, init containers,
+    Redis and PostgreSQL included."""
     return [
-        (document["metadata"]["name"], document["spec"]["template"]["spec"], container)
+        (document["metadata"]["name"], pod, container)
         for document in manifest_documents()
-        if document and document["kind"] == "Deployment"
-        for container in document["spec"]["template"]["spec"]["containers"]
+        if document and document["kind"] in {"Deployment", "StatefulSet"}
+        for pod in [document["spec"]["template"]["spec"]]
+        for container in [*pod["containers"], *pod.get("initContainers", [])]
     ]
 
 
 def test_every_container_runs_restricted() -> None:
     containers = every_container()
 
-    assert {name for name, _, _ in containers} >= {"edge", "redis", "users", "orders"}
+    assert {name for name, _, _ in containers} >= {"edge", "redis", "postgres", "users", "orders"}
     for name, _, container in containers:
         context = container["securityContext"]
         assert {key: context.get(key) for key in RESTRICTED} == RESTRICTED, name
         assert context["runAsUser"] != 0, name
 
 
-def test_every_container_has_requests_limits_and_both_probes() -> None:
-    for name, _, container in every_container():
+def test_every_container_has_requests_limits_and_long_running_ones_both_probes() -> None:
+    for name, pod, container in every_container():
         resources = container["resources"]
         assert {"cpu", "memory"} <= set(resources["requests"]), name
         assert {"cpu", "memory"} <= set(resources["limits"]), name
-        assert "readinessProbe" in container and "livenessProbe" in container, name
+        if container in pod["containers"]:  # Kubernetes refuses probes on init containers
+            assert "readinessProbe" in container and "livenessProbe" in container, name
 
 
 def test_every_container_can_write_only_to_its_volumes() -> None:
@@ -496,12 +506,19 @@ def test_every_container_can_write_only_to_its_volumes() -> None:
         mounts = {mount["mountPath"]: mount["name"] for mount in container.get("volumeMounts", [])}
         if container["image"].startswith("frontdoor"):
             assert "emptyDir" in volumes[mounts["/tmp"]], name  # noqa: S108 - a path in a pod
-        assert set(mounts.values()) <= set(volumes), name
+        claims = {claim["metadata"]["name"] for claim in pod.get("volumeClaimTemplates", [])}
+        templates = {
+            claim["metadata"]["name"]
+            for document in manifest_documents()
+            if document and document["kind"] == "StatefulSet"
+            for claim in document["spec"].get("volumeClaimTemplates", [])
+        }
+        assert set(mounts.values()) <= set(volumes) | claims | templates, name
 
 
 OUTSIDE = "outside"  # a client on the internet, or a pod of another namespace
-APPS = ("edge", "bff-web", "bff-mobile", "users", "orders", "redis")
-PORTS = (8443, 8000, 6379)
+APPS = ("edge", "bff-web", "bff-mobile", "users", "orders", "redis", "postgres")
+PORTS = (8443, 8000, 6379, 5432)
 # Every call the design makes, and nothing more.
 ALLOWED_CALLS = {
     (OUTSIDE, "edge", 8443),
@@ -514,6 +531,8 @@ ALLOWED_CALLS = {
     ("bff-mobile", "users", 8000),
     ("bff-mobile", "orders", 8000),
     ("orders", "users", 8000),
+    ("users", "postgres", 5432),
+    ("orders", "postgres", 5432),
 }
 
 
@@ -586,7 +605,7 @@ def test_everything_not_allowed_is_denied_both_ways() -> None:
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def test_stateless_deployables_autoscale_and_survive_a_drain() -> None:
+def test_every_deployable_autoscales_and_survives_a_drain() -> None:
     documents = [d for d in manifest_documents() if d]
     scaled = {
         d["spec"]["scaleTargetRef"]["name"]: d["spec"]
@@ -599,7 +618,7 @@ def test_stateless_deployables_autoscale_and_survive_a_drain() -> None:
         if d["kind"] == "PodDisruptionBudget"
     }
 
-    assert set(scaled) == set(budgets) == {"edge", "bff-web", "bff-mobile"}
+    assert set(scaled) == set(budgets) == {"edge", "bff-web", "bff-mobile", "users", "orders"}
     for name, spec in scaled.items():
         assert spec["minReplicas"] >= 2, name
         # A budget as large as the smallest deployment would block every node drain.
@@ -647,10 +666,7 @@ def test_every_rendered_image_is_tagged_and_none_is_latest(overlay: str) -> None
 def rendered_environments(overlay: str) -> dict[str, dict[str, str]]:
     """Each Frontdoor Deployment's environment, as the overlay renders it."""
     return {
-        name: {
-            e["name"]: str(e["value"])
-            for e in d["spec"]["template"]["spec"]["containers"][0]["env"]
-        }
+        name: values(d["spec"]["template"]["spec"]["containers"][0])
         for name, d in frontdoor_deployments(kustomize(OVERLAYS[overlay])).items()
     }
 
@@ -680,7 +696,7 @@ def test_the_prod_overlay_takes_the_signing_keys_from_a_secret() -> None:
     ]
     pod = users["spec"]["template"]["spec"]
     [container] = pod["containers"]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = values(container)
     mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
 
@@ -700,3 +716,74 @@ def test_the_dev_overlay_runs_every_process_in_dev_mode_with_demo_data() -> None
         LOADERS[prefix]({k: v for k, v in environ.items() if k not in OTEL_VARIABLES})
     assert environments["users"]["USERS_SEED_DEMO_USERS"] == "true"
     assert environments["orders"]["ORDERS_SEED_DEMO_DATA"] == "true"
+
+
+def secret_refs(container: dict[str, Any]) -> dict[str, str]:
+    """The container's variables read from a Secret: variable -> Secret name."""
+    return {
+        e["name"]: e["valueFrom"]["secretKeyRef"]["name"]
+        for e in container.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+@pytest.mark.parametrize("service", ["users", "orders"])
+def test_a_service_migrates_in_an_init_container_on_its_own_database(
+    overlay: str, service: str
+) -> None:
+    pod = frontdoor_deployments(kustomize(OVERLAYS[overlay]))[service]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    [migrate] = pod["initContainers"]
+    variable = f"{service.upper()}_DATABASE_URL"
+
+    assert migrate["command"] == ["python", "-m", f"services.{service}", "migrate"]
+    assert migrate["image"] == container["image"]
+    assert values(migrate)[variable] == values(container)[variable]
+    assert secret_refs(migrate) == secret_refs(container)
+    assert secret_refs(container)["PGPASSWORD"].startswith(f"{service}-database")
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+def test_no_database_password_is_written_in_a_manifest(overlay: str) -> None:
+    documents = kustomize(OVERLAYS[overlay])
+    for name, deployment in frontdoor_deployments(documents).items():
+        for variable, value in values(
+            deployment["spec"]["template"]["spec"]["containers"][0]
+        ).items():
+            if variable.endswith("_DATABASE_URL"):
+                assert make_url(value).password is None, name
+
+
+def referenced_secrets(documents: list[Any]) -> set[str]:
+    names: set[str] = set()
+    for document in documents:
+        if document["kind"] not in {"Deployment", "StatefulSet"}:
+            continue
+        pod = document["spec"]["template"]["spec"]
+        for container in [*pod["containers"], *pod.get("initContainers", [])]:
+            names |= set(secret_refs(container).values())
+        names |= {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+    return names
+
+
+@needs_kubectl
+def test_the_prod_overlay_says_how_to_create_every_secret_it_reads() -> None:
+    instructions = (OVERLAYS["prod"] / "kustomization.yaml").read_text()
+    secrets = referenced_secrets(kustomize(OVERLAYS["prod"]))
+
+    assert secrets >= {"users-database", "orders-database", "postgres-superuser", "edge-tls"}
+    assert [name for name in secrets if name not in instructions] == []
+
+
+@needs_kubectl
+def test_the_dev_overlay_makes_every_secret_it_reads_or_tilt_does() -> None:
+    documents = kustomize(OVERLAYS["dev"])
+    generated = {d["metadata"]["name"] for d in documents if d["kind"] == "Secret"}
+    tiltfile = (INFRA.parent / "Tiltfile").read_text()
+
+    missing = referenced_secrets(documents) - generated
+    assert missing == {"edge-tls", "users-signing-keys"}
+    assert all(f"secret tls {n}" in tiltfile or f"generic {n}" in tiltfile for n in missing)

@@ -26,8 +26,8 @@ def _shown(path: Path) -> str:
 
 
 def banner(topology: Topology, pids: Mapping[str, int]) -> str:
-    """What the README walkthrough needs: where each process listens, its pid, and the
-    shell variables its commands use, with this stack's values filled in."""
+    """What the walkthrough (docs/walkthrough.md) needs: where each process listens, its
+    pid, and the shell variables its commands use, with this stack's values filled in."""
     edge = topology.edge_url
     rows = "\n".join(
         f"  {name:<11} {edge if name == 'edge' else topology.internal_url(name):<24} pid {pid}"
@@ -52,7 +52,7 @@ Each request's timeline across the processes: {topology.timeline_url}{forwarding
 
 {rows}
 
-For the README walkthrough, in another shell:
+For the walkthrough (docs/walkthrough.md), in another shell:
 
   {variables}
   TOKEN=$(curl -s --cacert "$CA" "$EDGE/auth/token" \\

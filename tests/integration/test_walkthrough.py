@@ -1,4 +1,5 @@
-"""The README walkthrough against the real stack: login, screens through the edge, refusals."""
+"""The walkthrough (docs/walkthrough.md) against the real stack: login, screens through the
+edge, refusals."""
 
 from __future__ import annotations
 

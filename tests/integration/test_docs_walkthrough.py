@@ -1,6 +1,7 @@
-"""The README walkthrough, run top to bottom with bash against `python -m devstack` on free ports.
+"""The walkthrough (docs/walkthrough.md), run top to bottom with bash against `python -m devstack`
+on free ports.
 
-The README is the specification here: each command's trailing comment (`# 200 at once,
+The page is the specification here: each command's trailing comment (`# 200 at once,
 "degraded": [...]`) and each JSON example under a block of commands is checked against
 what the command really printed, so the text cannot drift from the stack it describes.
 """
@@ -27,12 +28,12 @@ from tests.running_stack import free_port
 
 pytestmark = pytest.mark.integration
 
-README = REPO_ROOT / "README.md"
+WALKTHROUGH = REPO_ROOT / "docs" / "walkthrough.md"
 BANNER_END = "Ctrl-C stops everything."
 # A child's line as the supervisor echoes it ("    orders | ..."), not one of the banner's.
 CHILD_LINE = re.compile(r"^ {0,10}\w+ \| ")
 TRAILING_COMMENT = re.compile(r"(.*?)(?:\s+#\s+(.*))?", re.DOTALL)
-# The README's `api` helper ends its output with "200 in 0.021s".
+# The walkthrough's `api` helper ends its output with "200 in 0.021s".
 TRAILER = re.compile(r"^(\d{3}) in ([\d.]+)s$")
 # What the test's `step` shell function prints after each command: number, exit status, time.
 STEP_FUNCTION = """step() { printf '\\n@@step %d %d %s@@\\n' "$1" "$2" "$EPOCHREALTIME"; }"""
@@ -61,9 +62,7 @@ class Step:
 
 
 def walkthrough_section() -> str:
-    text = README.read_text()
-    start = text.index("\n## Walkthrough\n")
-    return text[start : text.index("\n## ", start + 1)]
+    return WALKTHROUGH.read_text()
 
 
 def fenced_blocks(section: str) -> list[tuple[str, str]]:
@@ -173,7 +172,7 @@ def supervisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisor]
 
 
 def normalised(line: str) -> str:
-    """A banner line with its paths and numbers blanked, to compare with the README's copy."""
+    """A banner line with its paths and numbers blanked, to compare with the walkthrough's copy."""
     line = re.sub(r"(?<=CA=)\S+|\S+ca\.pem", "<ca>", line)
     line = re.sub(r"(?<=\S) +", " ", line)  # columns as wide as the ports' digits
     return re.sub(r"\d+", "<n>", line).rstrip()
@@ -216,7 +215,7 @@ def every_key(value: object) -> set[str]:
 def check_request(step: Step) -> int:
     """Assert every documented result of one request; return how many there were."""
     claim = step.command.claim
-    where = f"README: {step.command.text}  # {claim}\nprinted: {step.output}"
+    where = f"walkthrough: {step.command.text}  # {claim}\nprinted: {step.output}"
     lines = step.output.splitlines()
     trailer = TRAILER.match(lines[-1]) if lines else None
     body = json.loads("\n".join(lines[:-1] if trailer else lines))
@@ -264,18 +263,18 @@ def check_example(example: str, body: dict[str, object], where: str) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", str(body["request_id"])), where
 
 
-def test_readme_shows_the_real_banner(supervisor: Supervisor) -> None:
+def test_walkthrough_shows_the_real_banner(supervisor: Supervisor) -> None:
     banner = [normalised(line) for line in supervisor.wait_up()]
     example = next(body for lang, body in fenced_blocks(walkthrough_section()) if lang == "")
 
     shown = [normalised(line) for line in example.splitlines() if line.strip() != "…"]
 
     missing = [line for line in shown if line not in banner]
-    assert not missing, "\n".join(["README lines not in the banner:", *missing, "", *banner])
+    assert not missing, "\n".join(["walkthrough lines not in the banner:", *missing, "", *banner])
     assert [line for line in banner if line in shown] == shown, "in another order"
 
 
-def test_readme_walkthrough_holds_top_to_bottom(supervisor: Supervisor) -> None:
+def test_walkthrough_holds_top_to_bottom(supervisor: Supervisor) -> None:
     banner = supervisor.wait_up()
     children = supervisor.children()
     # The pids the banner prints are this stack's own processes, so that the freeze
@@ -299,7 +298,7 @@ def test_readme_walkthrough_holds_top_to_bottom(supervisor: Supervisor) -> None:
     for step in steps:
         assert step.exit_status == 0, f"{step.command.text} exited {step.exit_status}"
         if step.command.is_request:
-            assert check_request(step), f"the README says nothing of: {step.command.text}"
+            assert check_request(step), f"the walkthrough says nothing of: {step.command.text}"
     # "orders is not called": while its circuit was open, the BFF answered without it.
     metrics = httpx.get(f"http://127.0.0.1:{supervisor.ports['bff_web']}/metrics", timeout=5)
     refused = re.search(

@@ -139,7 +139,7 @@ def relaxed_route_file(directory: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Topology]]:
+def session_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, Topology]]:
     state = tmp_path_factory.mktemp("stack")
     routes = relaxed_route_file(state)
     stack, topology = start_stack(
@@ -162,6 +162,12 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, T
     leaks = SECRETS.leaks(stack.processes)
     if leaks:
         pytest.fail("secrets in the stack's output:\n" + "\n".join(leaks[:20]), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def running(session_stack: tuple[Stack, Topology]) -> tuple[Stack, Topology]:
+    """The stack the tests use: this one, unless a module overrides it with its own."""
+    return session_stack
 
 
 @pytest.fixture(scope="session")

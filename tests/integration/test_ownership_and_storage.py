@@ -1,16 +1,20 @@
-"""What the domain services guarantee, checked on the real processes and their SQLite files."""
+"""What the domain services guarantee, checked on the real processes twice: on the
+session's stack (SQLite files) and on a stack of this module's own on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack
 
 import httpx
 import pytest
 
 from devstack.stack import Stack
 from devstack.topology import Topology
-from tests.running_stack import bearer, login
+from tests.databases import postgres_schema
+from tests.running_stack import bearer, login, relaxed_route_file, start_stack
 
 pytestmark = pytest.mark.integration
 
@@ -18,6 +22,42 @@ NEW_ORDER = {
     "currency": "EUR",
     "items": [{"sku": "TEA-01", "name": "Green tea", "quantity": 2, "unit_price_minor": 450}],
 }
+
+
+# Module-scoped, so they override the session's: every test below runs on each stack.
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def running(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stack, Topology]]:
+    if request.param == "sqlite":
+        yield request.getfixturevalue("session_stack")
+        return
+    server: str = request.getfixturevalue("postgres_url")
+    state = tmp_path_factory.mktemp("postgres-stack")
+    with ExitStack() as schemas:
+        users, orders = (schemas.enter_context(postgres_schema(server, n)) for n in ("u", "o"))
+        stack, topology = start_stack(
+            state,
+            {
+                "edge": {"EDGE_ROUTES_FILE": str(relaxed_route_file(state))},
+                "users": {"USERS_DATABASE_URL": users},
+                "orders": {"ORDERS_DATABASE_URL": orders},
+            },
+        )
+        try:
+            yield stack, topology
+        finally:
+            stack.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(running: tuple[Stack, Topology]) -> Stack:
+    return running[0]
+
+
+@pytest.fixture(scope="module")
+def topology(running: tuple[Stack, Topology]) -> Topology:
+    return running[1]
 
 
 def orders_client(topology: Topology, token: str) -> httpx.Client:

@@ -243,9 +243,13 @@ def test_the_request_id_links_to_its_timeline_on_the_dev_stack(page: Page, tmp_p
         with page.context.expect_page() as opened:
             link.click()
         timeline = opened.value
-        # The spans reach the store a moment after the response: reload until they are there.
+        # The spans reach the store a moment after the response, each process's in its own
+        # batch: reload until the edge's, the first of the request, is there too.
+        rows = timeline.locator("li.row")
         deadline = time.monotonic() + 10
-        while timeline.locator("li.row").count() == 0 and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            rows.count() == 0 or "edge" not in rows.first.inner_text()
+        ):
             time.sleep(0.3)
             timeline.reload()
         expect(timeline.locator("h1")).to_have_text(f"Request {request_id}")

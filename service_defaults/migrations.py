@@ -47,7 +47,13 @@ class Migrations:
     """One service's migration history (`directory`, holding Alembic's `env.py`)."""
 
     def __init__(
-        self, name: str, directory: Path, *, metadata: sa.MetaData, setting: str, command: str
+        self,
+        name: str,
+        directory: Path,
+        *,
+        metadata: sa.MetaData,
+        setting: str | None = None,
+        command: str | None = None,
     ) -> None:
         self.name = name
         self.directory = directory
@@ -55,8 +61,10 @@ class Migrations:
         # would otherwise read each other's revision as their own.
         self.version_table = version_table(name)
         self.metadata = metadata  # the tables the code declares; the history must build them
-        self.setting = setting  # the database URL's variable, named in every refusal
-        self.command = command  # what an operator runs to migrate, named in refusals
+        # The database URL's variable, named in every refusal, and what an operator
+        # runs to migrate: a service's own, unless a test names others.
+        self.setting = setting or f"{name.upper()}_DATABASE_URL"
+        self.command = command or f"python -m services.{name} migrate"
         self.script = ScriptDirectory(str(directory))
         # One lock per history: two services sharing one PostgreSQL database do not
         # wait for each other. The key is a 32-bit number, the same in every process.

@@ -56,10 +56,4 @@ idempotency_keys = sa.Table(
 )
 
 # The history that builds these tables, applied by `python -m services.orders migrate`.
-MIGRATIONS = Migrations(
-    "orders",
-    Path(__file__).parent / "migrations",
-    metadata=metadata,
-    setting="ORDERS_DATABASE_URL",
-    command="python -m services.orders migrate",
-)
+MIGRATIONS = Migrations("orders", Path(__file__).parent / "migrations", metadata=metadata)

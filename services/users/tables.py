@@ -23,10 +23,4 @@ users = sa.Table(
 )
 
 # The history that builds these tables, applied by `python -m services.users migrate`.
-MIGRATIONS = Migrations(
-    "users",
-    Path(__file__).parent / "migrations",
-    metadata=metadata,
-    setting="USERS_DATABASE_URL",
-    command="python -m services.users migrate",
-)
+MIGRATIONS = Migrations("users", Path(__file__).parent / "migrations", metadata=metadata)

@@ -43,7 +43,8 @@ class UserStore:
             "password_hash": await asyncio.to_thread(hash_password, password),
             "created_at": datetime.now(UTC),
         }
-        added = await self._database.run_in_transaction(_insert_unless_taken, row)
+        # The username's unique index decides, whoever else adds the same name meanwhile.
+        added = await self._database.run_in_transaction(insert_unless_present, users, row)
         return str(row["id"]) if added else None
 
     async def seed_demo_users(self) -> None:
@@ -76,11 +77,6 @@ def _get(conn: Connection, user_id: str) -> User | None:
         email=row.email,
         created_at=rfc3339(row.created_at),
     )
-
-
-def _insert_unless_taken(conn: Connection, row: dict[str, object]) -> bool:
-    # The username's unique index decides, whoever else adds the same name meanwhile.
-    return insert_unless_present(conn, users, row)
 
 
 def _seed_demo_users(conn: Connection) -> None:

@@ -9,10 +9,10 @@ UV := $(shell command -v uv 2>/dev/null)
 STAMP := $(VENV)/.synced
 
 .DEFAULT_GOAL := help
-.PHONY: help env run test lint typecheck check bench-edge bench-bff lock clean
+.PHONY: help env run test lint typecheck check bench-edge bench-bff new-service lock clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 env: $(STAMP) ## create or update the virtual environment from the lock file
 
@@ -46,6 +46,9 @@ bench-edge: $(STAMP) ## edge throughput and latency vs direct and nginx, on loop
 
 bench-bff: $(STAMP) ## the web BFF: fan-out latency vs its slowest call, throughput vs the services (~1 min)
 	$(PY) -m bench.bff
+
+new-service: $(STAMP) ## add a domain service wired everywhere (make new-service NAME=inventory)
+	$(PY) -m scaffold $(NAME)
 
 lock: ## refresh uv.lock and the pip fallback's requirements.lock (needs uv)
 	uv lock

@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null)
 STAMP := $(VENV)/.synced
 
 .DEFAULT_GOAL := help
-.PHONY: help env run test lint typecheck check bench-edge bench-bff new-service lock clean
+.PHONY: help env run test lint typecheck check bench-edge bench-bff exercise exercise-reset new-service lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -46,6 +46,21 @@ bench-edge: $(STAMP) ## edge throughput and latency vs direct and nginx, on loop
 
 bench-bff: $(STAMP) ## the web BFF: fan-out latency vs its slowest call, throughput vs the services (~1 min)
 	$(PY) -m bench.bff
+
+# `make exercise 3` and `make exercise N=3` both work: the number after the goal
+# becomes N, and a do-nothing target so make does not look for a file named 3.
+ifneq ($(filter exercise exercise-reset,$(firstword $(MAKECMDGOALS))),)
+  N ?= $(word 2,$(MAKECMDGOALS))
+  ifneq ($(N),)
+    $(eval $(N):;@:)
+  endif
+endif
+
+exercise: $(STAMP) ## check workshop exercise N (make exercise 1); docs/workshop/
+	$(PY) -m workshop check $(N)
+
+exercise-reset: $(STAMP) ## start workshop exercise N over from a fresh copy
+	$(PY) -m workshop reset $(N)
 
 new-service: $(STAMP) ## add a domain service wired everywhere (make new-service NAME=inventory)
 	$(PY) -m scaffold $(NAME)

@@ -274,6 +274,20 @@ spec:
             "dev mode",
         ),
         InsertInLine(
+            "infra/overlays/dev/kustomization.yaml",
+            'name: "^(edge|bff-web|bff-mobile|users|orders',
+            "|orders",
+            "|$k8s_name",
+            "a writable root filesystem for live update",
+        ),
+        InsertInLine(
+            "infra/overlays/dev/kustomization.yaml",
+            'name: "^(users|orders',
+            "|orders",
+            "|$k8s_name",
+            "the same for its init container",
+        ),
+        InsertInLine(
             "infra/overlays/prod/kustomization.yaml",
             "for name in postgres-superuser",
             " orders-database",

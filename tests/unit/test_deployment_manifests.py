@@ -738,7 +738,12 @@ def test_a_service_migrates_in_an_init_container_on_its_own_database(
     [migrate] = pod["initContainers"]
     variable = f"{service.upper()}_DATABASE_URL"
 
-    assert migrate["command"] == ["python", "-m", f"services.{service}", "migrate"]
+    assert migrate["command"] + migrate["args"] == [
+        "python",
+        "-m",
+        f"services.{service}",
+        "migrate",
+    ]
     assert migrate["image"] == container["image"]
     assert values(migrate)[variable] == values(container)[variable]
     assert secret_refs(migrate) == secret_refs(container)

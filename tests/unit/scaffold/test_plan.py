@@ -69,7 +69,7 @@ def test_a_name_with_underscores_is_hyphenated_where_kubernetes_needs_it() -> No
     manifest = plan.created[Path("infra/k8s/stock-levels.yaml")]
     [deployment, service] = yaml.safe_load_all(manifest)
     assert deployment["metadata"]["name"] == service["metadata"]["name"] == "stock-levels"
-    assert "command: [python, -m, services.stock_levels]" in manifest
+    assert "args: [services.stock_levels]" in manifest
     compose = yaml.safe_load(plan.changed[Path("infra/compose/compose.yaml")])
     assert {"stock_levels", "stock_levels-migrate"} <= set(compose["services"])
     relabelled = plan.changed[Path("infra/observability/prometheus-kubernetes.yml")]

@@ -13,25 +13,19 @@ import os
 import re
 import signal
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from devstack.stack import REPO_ROOT
-from devstack.topology import DEFAULT_PORTS, ENV_PREFIX, MODULES
-from tests.running_stack import free_port
+from devstack.topology import DEFAULT_PORTS, MODULES
+from tests.supervisor import Supervisor
 
 pytestmark = pytest.mark.integration
 
 WALKTHROUGH = REPO_ROOT / "docs" / "walkthrough.md"
-BANNER_END = "Ctrl-C stops everything."
-# A child's line as the supervisor echoes it ("    orders | ..."), not one of the banner's.
-CHILD_LINE = re.compile(r"^ {0,10}\w+ \| ")
 TRAILING_COMMENT = re.compile(r"(.*?)(?:\s+#\s+(.*))?", re.DOTALL)
 # The walkthrough's `api` helper ends its output with "200 in 0.021s".
 TRAILER = re.compile(r"^(\d{3}) in ([\d.]+)s$")
@@ -101,65 +95,6 @@ def readme_commands(section: str) -> list[Command]:
                 if found[-1].is_request and not found[-1].claim:
                     undocumented.append(len(found) - 1)
     return found
-
-
-class Supervisor:
-    """`python -m devstack` on free ports, its banner kept apart from its children's lines."""
-
-    def __init__(self, state_dir: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(ENV_PREFIX.values()))}
-        self.ports = {name: free_port() for name in DEFAULT_PORTS}
-        env |= {f"{ENV_PREFIX[name]}PORT": str(port) for name, port in self.ports.items()}
-        env |= {"FRONTDOOR_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "devstack"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self.banner: list[str] = []
-        self._up = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        in_banner = False
-        for raw in self.popen.stdout or ():
-            line = raw.rstrip("\n")
-            self.lines.append(line)
-            in_banner = in_banner or line.startswith("Frontdoor is up")
-            if in_banner and not CHILD_LINE.match(line):
-                self.banner.append(line)
-                if line == BANNER_END:
-                    in_banner = False
-                    self._up.set()
-
-    def wait_up(self, timeout_s: float = 60) -> list[str]:
-        assert self._up.wait(timeout_s), "\n".join(self.lines[-30:])
-        return self.banner
-
-    def children(self) -> dict[str, int]:
-        """Each child's pid by the module it runs (Linux /proc)."""
-        pid = self.popen.pid
-        found = {}
-        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-            found[argv[2].decode()] = int(child)
-        return found
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGINT)
-            try:
-                self.popen.wait(30)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        if self.popen.stdout is not None:
-            self.popen.stdout.close()
 
 
 @pytest.fixture(scope="module")
@@ -276,7 +211,7 @@ def test_walkthrough_shows_the_real_banner(supervisor: Supervisor) -> None:
 
 def test_walkthrough_holds_top_to_bottom(supervisor: Supervisor) -> None:
     banner = supervisor.wait_up()
-    children = supervisor.children()
+    children = {module: pid for pid, module in supervisor.children().items()}
     # The pids the banner prints are this stack's own processes, so that the freeze
     # example stops nothing else on the machine.
     for name in DEFAULT_PORTS:

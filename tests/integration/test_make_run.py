@@ -4,82 +4,21 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devstack.stack import REPO_ROOT
-from devstack.topology import DEFAULT_PORTS, ENV_PREFIX
-from tests.running_stack import free_port
+from tests.supervisor import Supervisor, alive, supervised
 
 pytestmark = pytest.mark.integration
 
 
-def children_of(pid: int) -> dict[int, str]:
-    """The supervisor's child processes and the module each runs (Linux /proc)."""
-    found = {}
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        found[int(child)] = cmdline[2].decode() if len(cmdline) > 2 else "?"
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie has exited; only its parent has not collected it yet.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except FileNotFoundError:  # reaped between the two looks
-        return False
-
-
-class Supervisor:
-    def __init__(self, state_dir: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(tuple(ENV_PREFIX.values()))}
-        env |= {f"{ENV_PREFIX[name]}PORT": str(free_port()) for name in DEFAULT_PORTS}
-        env |= {"FRONTDOOR_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "devstack"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._up = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.popen.stdout or ():
-            self.lines.append(line.rstrip("\n"))
-            if line.startswith("Frontdoor is up"):
-                self._up.set()
-
-    def wait_up(self) -> dict[int, str]:
-        assert self._up.wait(90), "\n".join(self.lines[-30:])
-        return children_of(self.popen.pid)
-
-
 @pytest.fixture
 def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
-    running = Supervisor(tmp_path)
-    try:
+    with supervised(tmp_path) as running:
         yield running
-    finally:
-        if running.popen.poll() is None:
-            running.popen.kill()
-        running.popen.wait()
-        if running.popen.stdout is not None:
-            running.popen.stdout.close()
 
 
 def wait_exit(supervisor: Supervisor, timeout_s: float = 30) -> int:
@@ -87,7 +26,8 @@ def wait_exit(supervisor: Supervisor, timeout_s: float = 30) -> int:
 
 
 def test_ctrl_c_stops_every_process(supervisor: Supervisor) -> None:
-    children = supervisor.wait_up()
+    supervisor.wait_up()
+    children = supervisor.children()
     assert sorted(children.values()) == sorted(
         [
             "devstack.trace_store",
@@ -110,7 +50,8 @@ def test_ctrl_c_stops_every_process(supervisor: Supervisor) -> None:
 
 
 def test_a_crashed_process_stops_the_whole_stack(supervisor: Supervisor) -> None:
-    children = supervisor.wait_up()
+    supervisor.wait_up()
+    children = supervisor.children()
     orders = next(pid for pid, name in children.items() if name == "services.orders")
 
     os.kill(orders, signal.SIGKILL)
@@ -124,7 +65,8 @@ def test_a_crashed_process_stops_the_whole_stack(supervisor: Supervisor) -> None
 
 
 def test_children_die_with_a_killed_supervisor(supervisor: Supervisor) -> None:
-    children = supervisor.wait_up()
+    supervisor.wait_up()
+    children = supervisor.children()
 
     supervisor.popen.kill()  # SIGKILL: no chance to stop anything in order
 
@@ -136,7 +78,8 @@ def test_children_die_with_a_killed_supervisor(supervisor: Supervisor) -> None:
 
 
 def test_a_second_ctrl_c_does_not_cut_the_stop_short(supervisor: Supervisor) -> None:
-    children = supervisor.wait_up()
+    supervisor.wait_up()
+    children = supervisor.children()
 
     supervisor.popen.send_signal(signal.SIGINT)
     time.sleep(0.05)

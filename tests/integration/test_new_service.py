@@ -11,7 +11,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +21,7 @@ import pytest
 
 from devstack.stack import REPO_ROOT
 from devstack.topology import ENV_PREFIX
-from tests.integration.test_make_run import alive, children_of
-from tests.running_stack import free_port
+from tests.supervisor import Supervisor, alive, supervised
 
 pytestmark = pytest.mark.integration
 
@@ -177,50 +175,16 @@ def unit_tests() -> list[str]:
     return [f"tests/unit/{NAME}", *LISTING_TESTS]
 
 
-class Supervisor:
-    """The copy's `make run`, on free ports, its output collected."""
-
-    def __init__(self, root: Path, state_dir: Path) -> None:
-        self.ports = {prefix: free_port() for prefix in (*ENV_PREFIX.values(), PREFIX)}
-        ports = {f"{prefix}PORT": str(port) for prefix, port in self.ports.items()}
-        self.state_dir = state_dir
-        self.popen = subprocess.Popen(
-            [sys.executable, "-m", "devstack"],
-            cwd=root,
-            env=environment(**ports, FRONTDOOR_STATE_DIR=str(state_dir), PYTHONUNBUFFERED="1"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._up = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        for line in self.popen.stdout or ():
-            self.lines.append(line.rstrip("\n"))
-            if line.startswith("Frontdoor is up"):
-                self._up.set()
-
-    def wait_up(self) -> dict[int, str]:
-        assert self._up.wait(90), "\n".join(self.lines[-40:])
-        return children_of(self.popen.pid)
-
-    def url(self, prefix: str) -> str:
-        return f"http://127.0.0.1:{self.ports[prefix]}"
-
-
 @pytest.fixture
 def supervisor(scaffolded: Scaffolded, tmp_path: Path) -> Iterator[Supervisor]:
-    running = Supervisor(scaffolded.root, tmp_path / "state")
-    try:
+    """The copy's `make run`, its new service on a free port too."""
+    with supervised(
+        tmp_path / "state",
+        root=scaffolded.root,
+        prefixes={**ENV_PREFIX, NAME: PREFIX},
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    ) as running:
         yield running
-    finally:
-        if running.popen.poll() is None:
-            running.popen.kill()
-        running.popen.wait()
-        if running.popen.stdout is not None:
-            running.popen.stdout.close()
 
 
 def bearer(edge: httpx.Client, username: str) -> dict[str, str]:
@@ -233,15 +197,16 @@ def bearer(edge: httpx.Client, username: str) -> dict[str, str]:
 def test_the_new_service_runs_in_the_stack_reachable_inside_but_not_through_the_edge(
     supervisor: Supervisor,
 ) -> None:
-    children = supervisor.wait_up()
+    supervisor.wait_up()
+    children = supervisor.children()
     assert f"services.{NAME}" in children.values()
     tls = ssl.create_default_context(cafile=supervisor.state_dir / "certs" / "ca.pem")
-    edge_url = f"https://localhost:{supervisor.ports['EDGE_']}"
+    edge_url = f"https://localhost:{supervisor.ports['edge']}"
 
     with (
         httpx.Client(base_url=edge_url, verify=tls, trust_env=False, timeout=10) as edge,
         # Where a BFF calls it: the service's own address, never back through the edge.
-        httpx.Client(base_url=supervisor.url(PREFIX), trust_env=False, timeout=10) as inside,
+        httpx.Client(base_url=supervisor.url(NAME), trust_env=False, timeout=10) as inside,
     ):
         ready = inside.get("/readyz")
         alice, bob = bearer(edge, "alice"), bearer(edge, "bob")

@@ -26,6 +26,23 @@ MANIFESTS_TEST = "tests/unit/test_deployment_manifests.py"
 COMPOSE_TEST = "tests/unit/test_compose_files.py"
 
 
+def env_patch(variable: str) -> str:
+    """A strategic-merge patch that sets one variable on the new service's container."""
+    return f"""\
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: $k8s_name, namespace: frontdoor}}
+spec:
+  template:
+    spec:
+      containers:
+        - name: $k8s_name
+          env:
+            - {variable}
+"""
+
+
 def devstack() -> list[Edit]:
     return [
         AddToLiteral(TOPOLOGY, "DEFAULT_PORTS", "orders", ', "$name": $port', "its port, $port"),
@@ -258,19 +275,7 @@ spec:
         ),
         Append(
             "infra/overlays/dev/dev.yaml",
-            """\
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $k8s_name, namespace: frontdoor}
-spec:
-  template:
-    spec:
-      containers:
-        - name: $k8s_name
-          env:
-            - {name: ${NAME}_ENVIRONMENT, value: dev}
-""",
+            env_patch("{name: ${NAME}_ENVIRONMENT, value: dev}"),
             "dev mode",
         ),
         InsertInLine(
@@ -296,19 +301,7 @@ spec:
         ),
         Append(
             "infra/overlays/prod/issuer.yaml",
-            """\
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $k8s_name, namespace: frontdoor}
-spec:
-  template:
-    spec:
-      containers:
-        - name: $k8s_name
-          env:
-            - {name: ${NAME}_TOKEN_ISSUER, value: "https://frontdoor.example.com/auth"}
-""",
+            env_patch('{name: ${NAME}_TOKEN_ISSUER, value: "https://frontdoor.example.com/auth"}'),
             "the production token issuer",
         ),
         InsertLines(

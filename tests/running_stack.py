@@ -164,18 +164,20 @@ def session_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[St
         pytest.fail("secrets in the stack's output:\n" + "\n".join(leaks[:20]), pytrace=False)
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, though the stack lives for the session: a module that overrides
+# `running` with a stack of its own then gets its own `stack` and `topology` too.
+@pytest.fixture(scope="module")
 def running(session_stack: tuple[Stack, Topology]) -> tuple[Stack, Topology]:
-    """The stack the tests use: this one, unless a module overrides it with its own."""
+    """The stack the tests use: the session's, unless a module overrides it with its own."""
     return session_stack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(running: tuple[Stack, Topology]) -> Stack:
     return running[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def topology(running: tuple[Stack, Topology]) -> Topology:
     return running[1]
 

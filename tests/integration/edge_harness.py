@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +41,23 @@ class EdgeUnderTest:
             trust_env=False,
             timeout=10.0,
         )
+
+    @asynccontextmanager
+    async def signed_in_clients(self, token: str) -> AsyncIterator[list[httpx.AsyncClient]]:
+        """One client per edge, each sending `token`, closed on the way out."""
+        async with AsyncExitStack() as stack:
+            yield [
+                await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        base_url=f"https://localhost:{port}",
+                        verify=self.certs.client_context(),
+                        headers={"Authorization": f"Bearer {token}"},
+                        trust_env=False,
+                        timeout=10.0,
+                    )
+                )
+                for port in self.edge_ports
+            ]
 
     def token(self, subject: str = "user-1", **claims: object) -> str:
         return self.issuer.token(subject, **claims)

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-import httpx
 import pytest
 import redis
 
@@ -72,17 +71,7 @@ async def test_two_edges_share_one_limit_exactly_under_concurrent_load(
     two_edges: EdgeUnderTest,
 ) -> None:
     token = two_edges.token(f"shared-{uuid.uuid4().hex}")
-    clients = [
-        httpx.AsyncClient(
-            base_url=f"https://localhost:{port}",
-            verify=two_edges.certs.client_context(),
-            headers={"Authorization": f"Bearer {token}"},
-            trust_env=False,
-            timeout=10,
-        )
-        for port in two_edges.edge_ports
-    ]
-    try:
+    async with two_edges.signed_in_clients(token) as clients:
         # Warm both edges (JWKS fetched, connections open) with another subject,
         # so that neither spends the whole quota while the other is still starting.
         warm = {"Authorization": f"Bearer {two_edges.token(f'warm-{uuid.uuid4().hex}')}"}
@@ -91,9 +80,6 @@ async def test_two_edges_share_one_limit_exactly_under_concurrent_load(
         responses = await asyncio.gather(
             *(clients[i % 2].get("/shared") for i in range(CONCURRENT_REQUESTS))
         )
-    finally:
-        for client in clients:
-            await client.aclose()
 
     statuses = [response.status_code for response in responses]
     assert statuses.count(200) == SHARED_LIMIT

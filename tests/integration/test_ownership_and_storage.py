@@ -24,7 +24,7 @@ NEW_ORDER = {
 }
 
 
-# Module-scoped, so they override the session's: every test below runs on each stack.
+# Overrides the session's stack: every test below runs on each of these two.
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def running(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -48,16 +48,6 @@ def running(
             yield stack, topology
         finally:
             stack.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(running: tuple[Stack, Topology]) -> Stack:
-    return running[0]
-
-
-@pytest.fixture(scope="module")
-def topology(running: tuple[Stack, Topology]) -> Topology:
-    return running[1]
 
 
 def orders_client(topology: Topology, token: str) -> httpx.Client:

@@ -12,7 +12,6 @@ import os
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
@@ -67,23 +66,10 @@ def require_redis() -> None:
 
 async def spread_over(edges: EdgeUnderTest, count: int, token: str) -> list[int]:
     """`count` dashboard requests of one user, all in flight at once, alternating between edges."""
-    clients = [
-        httpx.AsyncClient(
-            base_url=f"https://localhost:{port}",
-            verify=edges.certs.client_context(),
-            headers={"Authorization": f"Bearer {token}"},
-            trust_env=False,
-            timeout=10.0,
-        )
-        for port in edges.edge_ports
-    ]
-    try:
+    async with edges.signed_in_clients(token) as clients:
         answers = await asyncio.gather(
             *(clients[i % len(clients)].get(DASHBOARD) for i in range(count))
         )
-    finally:
-        for client in clients:
-            await client.aclose()
     return [answer.status_code for answer in answers]
 
 

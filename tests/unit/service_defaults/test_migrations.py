@@ -149,16 +149,21 @@ def two_revisions(tmp_path: Path) -> Migrations:
     )
 
 
-def test_schema_behind_the_code_is_refused_naming_both_revisions(
-    two_revisions: Migrations, new_database: NewDatabase, connect: Connect
-) -> None:
+@pytest.fixture
+def behind(two_revisions: Migrations, new_database: NewDatabase, connect: Connect) -> str:
+    """A database at the first of the two revisions."""
     url = new_database("behind")
     with connect(url) as connection:
         command.upgrade(two_revisions.config(connection), "0001")
         connection.commit()
+    return url
 
-        with pytest.raises(ConfigError) as refused:
-            two_revisions.require_current(connection)
+
+def test_schema_behind_the_code_is_refused_naming_both_revisions(
+    two_revisions: Migrations, behind: str, connect: Connect
+) -> None:
+    with connect(behind) as connection, pytest.raises(ConfigError) as refused:
+        two_revisions.require_current(connection)
 
     assert str(refused.value) == (
         "TEST_DATABASE_URL: the database schema is at revision 0001, this code needs 0002; "
@@ -167,15 +172,10 @@ def test_schema_behind_the_code_is_refused_naming_both_revisions(
 
 
 def test_upgrade_applies_only_the_missing_revisions(
-    two_revisions: Migrations, new_database: NewDatabase, connect: Connect
+    two_revisions: Migrations, behind: str, connect: Connect
 ) -> None:
-    url = new_database("behind")
-    with connect(url) as connection:
-        command.upgrade(two_revisions.config(connection), "0001")
-        connection.commit()
-
-    assert two_revisions.upgrade(url) == ("0001", "0002")
-    with connect(url) as connection:
+    assert two_revisions.upgrade(behind) == ("0001", "0002")
+    with connect(behind) as connection:
         assert {"t0001", "t0002"} <= set(sa.inspect(connection).get_table_names())
 
 

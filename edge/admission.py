@@ -18,7 +18,7 @@ the token's subject. From the route on, refusals carry the route's CORS headers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from edge.edge_config import EdgeConfig
 from edge.exchange import Exchange
@@ -38,15 +38,15 @@ from edge.rules.transfer_coding import check_transfer_coding
 Headers = list[tuple[bytes, bytes]]
 
 
-@dataclass(frozen=True, slots=True)
-class Admitted:
+class Admitted(NamedTuple):
+    # A tuple, not a frozen dataclass: one is built per request, and a frozen
+    # dataclass's __init__ cost a microsecond of it.
     route: Route
     # Added to the upstream's answer: RateLimit and CORS.
     response_headers: Headers
 
 
-@dataclass(frozen=True, slots=True)
-class Preflight:
+class Preflight(NamedTuple):
     """A CORS preflight the route's policy allows: a 204 with these headers."""
 
     headers: Headers

@@ -1,26 +1,25 @@
-"""One proxied request and its answer, read from and written to the client's connection.
+"""One request as the edge's protocol parsed it, and the one answer to it, written to the client.
 
-uvicorn's httptools protocol parses the request (and answers a malformed one with a
-400, bounds keep-alive, queues pipelined requests); the edge's protocol hands each
-proxied request to the proxy as an `Exchange` instead of as an ASGI call. The proxy
-then writes its answer straight to the connection: no message dicts, no `send`
-wrappers, one write for a small answer. The bookkeeping mirrors uvicorn's own
-`RequestResponseCycle.send` and `receive`, whose state this shares, so the protocol
-keeps driving keep-alive and the next pipelined request exactly as it does for ASGI.
+The protocol (`edge.http_protocol`) makes an `Exchange` when a request's head is
+complete and feeds it the body as it arrives; the proxy, or the ASGI bridge for the
+edge's own paths, reads the body and writes the answer straight to the connection:
+no message dicts, no `send` wrappers, one write for a small answer. When the answer
+is complete the exchange tells the connection, which then starts the next
+pipelined request or waits for one.
 """
 
 from __future__ import annotations
 
+import asyncio
 from http import HTTPStatus
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+from typing import Protocol
 
 Headers = list[tuple[bytes, bytes]]
 
 # Answers that never carry a body (RFC 9110 sections 15.3.5 and 15.4.5), whatever their headers say.
 _NO_BODY_STATUSES = frozenset({204, 304})
+# A body that piles up past this, unread, pauses reading from the client.
+BODY_HIGH_WATER = 64 * 1024
 
 
 def _status_line(status: int) -> bytes:
@@ -38,6 +37,25 @@ class ClientGone(Exception):
     """The client disconnected before its whole request arrived."""
 
 
+class Connection(Protocol):
+    """What an exchange needs of the connection it came on (`EdgeProtocol`)."""
+
+    transport: asyncio.Transport
+    write_paused: bool
+
+    @property
+    def default_headers(self) -> Headers:
+        """The server's own (`date`), kept current by uvicorn once a second."""
+
+    async def drain(self) -> None: ...
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+    def answered(self, exchange: Exchange) -> None: ...
+
+
 class Exchange:
     """The request as parsed, and the one answer to it.
 
@@ -50,13 +68,20 @@ class Exchange:
     """
 
     __slots__ = (
+        "_body",
         "_chunked",
-        "_cycle",
-        "_default_headers",
+        "_connection",
+        "_continue",
+        "_more_body",
         "_pending",
+        "_transport",
+        "_waiter",
         "client",
+        "complete",
+        "disconnected",
         "headers",
         "http_version",
+        "keep_alive",
         "method",
         "path",
         "peer",
@@ -67,21 +92,40 @@ class Exchange:
         "status",
     )
 
-    def __init__(self, cycle: RequestResponseCycle, default_headers: Headers) -> None:
-        scope = cycle.scope
-        self._cycle = cycle
-        # The server's own (`date`), kept current by uvicorn once a second.
-        self._default_headers = default_headers
+    def __init__(
+        self,
+        connection: Connection,
+        method: str,
+        raw_path: bytes,
+        query: bytes,
+        headers: Headers,
+        *,
+        http_version: str = "1.1",
+        peer: str = "0.0.0.0",  # noqa: S104 - only a label
+        keep_alive: bool = True,
+        expect_continue: bool = False,
+        more_body: bool = False,
+    ) -> None:
+        self._connection = connection
+        self._transport = connection.transport
+        self.method = method
+        self.raw_path = raw_path
+        self.query = query
+        self.headers = headers
+        self.http_version = http_version
+        self.peer = peer
+        # False once the client or the edge said the connection ends with this answer.
+        self.keep_alive = keep_alive
+        # The client waits for a 100 before sending its body (RFC 9110 section 10.1.1).
+        self._continue = expect_continue
+        self._body = bytearray()
+        self._more_body = more_body
+        self._waiter: asyncio.Future[None] | None = None
         self._chunked = False
         # A streamed answer's head, held for its first chunk (see `start`).
         self._pending = b""
-        self.method: str = scope["method"]
-        self.raw_path: bytes = scope["raw_path"]
-        self.query: bytes = scope["query_string"]
-        self.headers: Headers = scope["headers"]  # type: ignore[assignment]  # a list from uvicorn
-        self.http_version: str = scope["http_version"]
-        client = scope["client"]
-        self.peer: str = client[0] if client else "0.0.0.0"  # noqa: S104 - only a label
+        self.complete = False
+        self.disconnected = False
         self.path = ""  # decoded, once the path rule has accepted it
         self.route = ""
         self.client: str | None = None
@@ -92,93 +136,130 @@ class Exchange:
     def started(self) -> bool:
         return self.status != 0
 
+    # Fed by the protocol
+
+    def feed(self, part: bytes) -> None:
+        if self.complete:
+            return  # answered already: the rest of the body is read and dropped
+        self._body += part
+        if len(self._body) > BODY_HIGH_WATER:
+            self._connection.pause_reading()
+        self._wake()
+
+    def body_done(self) -> None:
+        self._more_body = False
+        self._wake()
+
+    def client_gone(self) -> None:
+        self.disconnected = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
     # The request body
 
     async def receive(self) -> bytes | None:
         """The next part of the body, or None once it is whole; `ClientGone` if it never will be."""
-        cycle = self._cycle
-        if cycle.waiting_for_100_continue and not cycle.transport.is_closing():
-            # The client waits for this before sending its body (RFC 9110 section 10.1.1).
-            cycle.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            cycle.waiting_for_100_continue = False
-        if not cycle.body and cycle.more_body and not cycle.disconnected:
-            cycle.flow.resume_reading()
-            await cycle.message_event.wait()
-            cycle.message_event.clear()
-        if cycle.disconnected or cycle.response_complete:
+        if self._continue and not self.disconnected:
+            self._transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._continue = False
+        while not self._body and self._more_body and not (self.disconnected or self.complete):
+            self._connection.resume_reading()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        if self.disconnected or self.complete:
             # Gone, or answered already: nobody waits for the rest of the body.
             raise ClientGone
-        if cycle.body:
-            part = bytes(cycle.body)
-            cycle.body = bytearray()
-            cycle.flow.resume_reading()  # the protocol pauses reading while the body piles up
+        if self._body:
+            part = bytes(self._body)
+            self._body.clear()
+            self._connection.resume_reading()  # paused while the body piled up
             return part
-        if cycle.more_body:
-            return await self.receive()  # woken without body: the next wait tells
         return None
+
+    async def finished(self) -> None:
+        """Return once the answer is complete or the client has gone."""
+        while not (self.disconnected or self.complete):
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
     # The answer
 
-    def respond(self, status: int, headers: Headers, body: bytes) -> None:
-        """The whole answer in one write; `headers` carry no length, this adds it."""
+    def respond(
+        self, status: int, headers: Headers, body: bytes, *, has_length: bool = False
+    ) -> None:
+        """The whole answer in one write; this adds its length unless `has_length` says
+        `headers` carry it already."""
         # RFC 9110 section 8.6: no Content-Length on a 204 (a preflight's answer) or 304.
-        length = b"" if status in _NO_BODY_STATUSES else b"content-length: %d\r\n" % len(body)
+        length = (
+            b""
+            if has_length or status in _NO_BODY_STATUSES
+            else b"content-length: %d\r\n" % len(body)
+        )
         head = self._head(status, headers, length)
-        cycle = self._cycle
-        if not cycle.disconnected:
+        if not self.disconnected:
             with_body = self.method != "HEAD" and status not in _NO_BODY_STATUSES
-            cycle.transport.write(head + body if with_body else head)
+            self._transport.write(head + body if with_body else head)
         self._complete()
 
-    def start(self, status: int, headers: Headers, *, hold: bool = True) -> None:
-        """The head of a streamed answer; chunked unless `headers` carry a length.
+    def start(
+        self, status: int, headers: Headers, *, hold: bool = True, has_length: bool | None = None
+    ) -> None:
+        """The head of a streamed answer; chunked unless `headers` carry a length
+        (`has_length` says whether they do, when the caller knows already).
 
         With `hold`, the head waits to go out with the first chunk (one write, one TLS
         record); without it, it goes now: a client waiting on a slow body (a long
         poll, an event stream) sees the answer begin as soon as the upstream's does.
         """
+        if has_length is None:
+            has_length = any(name.lower() == b"content-length" for name, _ in headers)
         framing = b""
-        if (
-            self.method != "HEAD"
-            and status not in _NO_BODY_STATUSES
-            and not any(name.lower() == b"content-length" for name, _ in headers)
-        ):
+        if self.method != "HEAD" and status not in _NO_BODY_STATUSES and not has_length:
             if self.http_version == "1.0":
                 # RFC 9112 section 6.1: no chunks for a 1.0 client; the body ends
                 # when the connection does.
-                self._cycle.keep_alive = False
+                self.keep_alive = False
             else:
                 self._chunked = True
                 framing = b"transfer-encoding: chunked\r\n"
         head = self._head(status, headers, framing)
         if hold:
             self._pending = head
-        elif not self._cycle.disconnected:
-            self._cycle.transport.write(head)
+        elif not self.disconnected:
+            self._transport.write(head)
 
     async def write(self, chunk: bytes) -> None:
-        cycle = self._cycle
-        if cycle.flow.write_paused and not cycle.disconnected:
-            await cycle.flow.drain()  # a slow client slows the upstream read, not memory
-        if cycle.disconnected or not chunk or self.method == "HEAD":
+        if self._connection.write_paused and not self.disconnected:
+            await self._connection.drain()  # a slow client slows the upstream read, not memory
+        if self.disconnected or not chunk or self.method == "HEAD":
             return
         if self._chunked:
             chunk = b"%x\r\n%b\r\n" % (len(chunk), chunk)
         if self._pending:
             chunk, self._pending = self._pending + chunk, b""
-        cycle.transport.write(chunk)
+        self._transport.write(chunk)
 
     def end(self) -> None:
         last = self._pending + (b"0\r\n\r\n" if self._chunked else b"")
-        if last and not self._cycle.disconnected:
-            self._cycle.transport.write(last)
+        if last and not self.disconnected:
+            self._transport.write(last)
         self._complete()
 
     def abort(self) -> None:
         """Cut the connection: the client sees a truncated answer, not a complete-looking one."""
         self._pending = b""
-        self._cycle.keep_alive = False
-        self._cycle.transport.close()
+        self.keep_alive = False
+        self._transport.close()
 
     def _head(self, status: int, headers: Headers, framing: bytes) -> bytes:
         status_line = STATUS_LINES.get(status)
@@ -186,25 +267,22 @@ class Exchange:
             # Refused before anything is marked as sent: a problem can still answer.
             raise ValueError(f"no HTTP status {status}")
         self.status = status
-        cycle = self._cycle
-        cycle.response_started = True
-        cycle.waiting_for_100_continue = False
+        self._continue = False  # answered first: the client may send no body at all
         # Names and values come from the edge itself or from the upstream's answer as
         # httptools parsed it, which refuses control characters in either.
         lines = [status_line]
-        for name, value in self._default_headers:
+        for name, value in self._connection.default_headers:
             lines += (name, b": ", value, b"\r\n")
         for name, value in headers:
             lines += (name, b": ", value, b"\r\n")
-        if not cycle.keep_alive:
+        if not self.keep_alive:
             lines.append(b"connection: close\r\n")
         lines += (framing, b"\r\n")
         return b"".join(lines)
 
     def _complete(self) -> None:
-        cycle = self._cycle
-        cycle.response_complete = True
-        cycle.message_event.set()  # a body still arriving is no longer waited for
-        if not cycle.keep_alive:
-            cycle.transport.close()
-        cycle.on_response()  # the next pipelined request, or the keep-alive timer
+        self.complete = True
+        self._wake()  # a body still arriving is no longer waited for
+        if not self.keep_alive:
+            self._transport.close()
+        self._connection.answered(self)

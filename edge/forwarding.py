@@ -105,11 +105,19 @@ class Forwarder:
         try:
             if span is not None:
                 UpstreamCallSpans.answered(span, upstream.status)
+            headers, has_length = response_headers(upstream.headers)
+            headers += answer_headers
+            # The common case, a small answer already here whole: one write, no stream.
+            whole = upstream.whole_body() if has_length or exchange.method != "HEAD" else None
+            if whole is not None:
+                exchange.respond(upstream.status, headers, whole, has_length=has_length)
+                return
             exchange.start(
                 upstream.status,
-                response_headers(upstream.headers) + answer_headers,
+                headers,
                 # Together with the body when it is here already; at once when it is not.
                 hold=upstream.body_ready,
+                has_length=has_length,
             )
             async for chunk in upstream.chunks():
                 await exchange.write(chunk)

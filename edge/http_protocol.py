@@ -1,35 +1,52 @@
-"""The edge's HTTP/1.1 protocol: uvicorn's httptools protocol, with proxied requests
-answered by the proxy directly and a bound on a request's head before it is parsed whole.
+"""The edge's HTTP/1.1 server protocol, on httptools: one instance per client connection.
 
-uvicorn parses every request, answers a malformed one with a 400, keeps connections
-alive and queues pipelined requests. A request for the edge's own endpoints (`/livez`,
-`/readyz`, `/metrics`, the dev timeline) then goes to Litestar over ASGI as usual;
-every other request goes to `Proxy.handle` as an `Exchange`, with no ASGI messages,
-middleware or scope copies in between. That path was measured at about half the
-edge's time per request, for work the proxy does itself (see docs/performance.md).
+uvicorn still runs the server (sockets, TLS, lifespan, signals, graceful shutdown) and
+instantiates this class per connection. It parses each request with httptools and
+hands it on as an `Exchange`: to `Proxy.handle` for every proxied path, and through
+`edge.asgi_bridge` to Litestar for the edge's own paths (`/livez`, `/readyz`,
+`/metrics`, the dev timeline). uvicorn's own httptools protocol did the same work
+with an ASGI scope, an `asyncio.Event` and a keep-alive timer per request, about a
+tenth of the edge's time per request (see docs/performance.md).
 
-httptools sets no limit of its own on header size: without one, a client could make
-the edge hold megabytes of headers per connection. The admission rule
-(`EDGE_MAX_HEADER_BYTES`, a 431 problem) runs once the head is parsed; this one stops
-a head that keeps growing past `HEAD_LIMIT` and closes the connection.
+What every connection gets:
+- a malformed request is a 400 problem, a head growing past `HEAD_LIMIT` a 431,
+  and the connection is closed after either;
+- keep-alive unless the client or HTTP/1.0 says otherwise; pipelined requests are
+  answered in order, the next one started when the one before is answered, and
+  reading pauses while one waits;
+- an `Upgrade` is not taken: the request is answered as plain HTTP/1.1, and the
+  connection closed after it;
+- a connection waiting for the client (idle after an answer, or still receiving a
+  head) is closed once that lasts `timeout_keep_alive` (`edge.idle_connections`);
+- on shutdown, an idle connection is closed at once and a busy one after its answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import unquote
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
 
-from edge.exchange import Exchange
+from edge.asgi_bridge import serve_asgi
+from edge.exchange import STATUS_LINES, Exchange
+from edge.idle_connections import IdleConnections
 from service_defaults.problems import PROBLEM_JSON, render_problem
+from service_defaults.request_context import request_id_from, reset_request_id, set_request_id
 
 if TYPE_CHECKING:
-    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+    from uvicorn.config import Config
+    from uvicorn.server import ServerState
 
     from edge.proxy import Proxy
 
+log = logging.getLogger("frontdoor.edge")
+Headers = list[tuple[bytes, bytes]]
 HEAD_LIMIT = 64 * 1024
 
 
@@ -53,62 +70,263 @@ class ProxiedRequests:
         return None if self._is_own_path(path) else self._proxy
 
 
-class EdgeProtocol(HttpToolsProtocol):
+class EdgeProtocol(asyncio.Protocol):
     # Set on the subclass `edge_protocol` makes: one per app.
     proxied: ClassVar[ProxiedRequests]
-    _in_head = True
-    _head_bytes = 0
+    idle: ClassVar[IdleConnections]
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head = True
-        self._head_bytes = 0
-
-    def on_headers_complete(self) -> None:
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        # uvicorn's signature for an `http` protocol class.
+        if not config.loaded:
+            config.load()
+        self._app = config.loaded_app
+        self._app_state = app_state
+        self._server_state = server_state
+        self._loop = _loop or asyncio.get_event_loop()
+        self._keep_alive_s = float(config.timeout_keep_alive)
+        self._parser = httptools.HttpRequestParser(self)
+        # Lets a request that ends the connection be answered though bytes follow it.
+        self._parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
+        self._peer = "0.0.0.0"  # noqa: S104 - only a label until the socket says
+        # The request being answered, and the ones pipelined behind it.
+        self._current: Exchange | None = None
+        self._queued: deque[Exchange] = deque()
+        # The head being parsed.
+        self._url = b""
+        self._headers: Headers = []
         self._in_head = False
-        super().on_headers_complete()
+        self._head_bytes = 0
+        self._expect_continue = False
+        # Flow control, both ways.
+        self._reading_paused = False
+        self.write_paused = False
+        self._writable: asyncio.Future[None] | None = None
+        # Since when the connection waits for the client; None while a request is served.
+        self.waiting_since: float | None = None
+
+    # What an exchange reads of its connection
+
+    @property
+    def default_headers(self) -> Headers:
+        return self._server_state.default_headers
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a stream transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            self._peer = str(peer[0])
+        self._server_state.connections.add(self)  # type: ignore[arg-type]  # uvicorn's shutdown calls ours
+        self.waiting_since = monotonic()
+        self.idle.add(self, self._keep_alive_s)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server_state.connections.discard(self)
+        self.idle.discard(self)
+        if self._current is not None:
+            self._current.client_gone()
+        for queued in self._queued:
+            queued.client_gone()
+        self._queued.clear()
+        self.write_paused = False
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # The head asked to switch protocols (or was a CONNECT): the request was
+            # passed on as plain HTTP, and no byte after its head is HTTP any more.
+            self._refuse_upgrade()
+            return
+        except httptools.HttpParserError:
+            self.refuse(400, "The request is not valid HTTP/1.1.")
+            return
         # Still inside the head after this chunk: every byte of it was head.
         if self._in_head and not self.transport.is_closing():
             self._head_bytes += len(data)
             if self._head_bytes > HEAD_LIMIT:
-                self._refuse_head()
+                self.refuse(431, "The request headers are too large.")
 
-    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        # `app` is another one when uvicorn refuses the request itself (its
-        # concurrency limit): that answer stays uvicorn's.
-        proxy = self.proxied.proxy_for(cycle.scope["path"])
-        if proxy is None or app is not self.app:
-            super()._start_asgi_task(cycle, app)
-            return
-        exchange = Exchange(cycle, self.server_state.default_headers)
-        task = self.loop.create_task(_answer(proxy, exchange, cycle))
-        task.add_done_callback(self.tasks.discard)
-        self.tasks.add(task)
+    def pause_writing(self) -> None:
+        self.write_paused = True
 
-    def _refuse_head(self) -> None:
-        body = render_problem(431, "The request headers are too large.")
-        head = (
-            "HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            f"content-type: {PROBLEM_JSON}\r\ncontent-length: {len(body)}\r\n"
-            "connection: close\r\n\r\n"
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+
+    # httptools' callbacks
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = []
+        self._in_head = True
+        self._head_bytes = 0
+        self._expect_continue = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        name = name.lower()
+        if name == b"expect" and value.lower() == b"100-continue":
+            self._expect_continue = True
+        self._headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self.waiting_since = None
+        parser = self._parser
+        version = parser.get_http_version()
+        url = httptools.parse_url(self._url)
+        exchange = Exchange(
+            self,
+            parser.get_method().decode("ascii"),
+            url.path,
+            url.query or b"",
+            self._headers,
+            http_version=version,
+            peer=self._peer,
+            keep_alive=version != "1.0" and parser.should_keep_alive(),
+            expect_continue=self._expect_continue,
+            # A head is followed by a body when it declares one (RFC 9112 section 6.3).
+            more_body=True,
         )
-        self.transport.write(head.encode("latin-1") + body)
+        if self._current is None:
+            self._start(exchange)
+        else:
+            # Pipelined: it waits for the answers before it, and the client with it.
+            self._queued.append(exchange)
+            self.pause_reading()
+
+    def on_body(self, body: bytes) -> None:
+        exchange = self._queued[-1] if self._queued else self._current
+        if exchange is not None:
+            exchange.feed(body)
+
+    def on_message_complete(self) -> None:
+        exchange = self._queued[-1] if self._queued else self._current
+        if exchange is not None:
+            exchange.body_done()
+
+    # The requests
+
+    def _start(self, exchange: Exchange) -> None:
+        self._current = exchange
+        path = exchange.raw_path.decode("latin-1")
+        proxy = self.proxied.proxy_for(unquote(path) if "%" in path else path)
+        work: Coroutine[Any, Any, None] = (
+            _proxied(proxy, exchange)
+            if proxy is not None
+            else serve_asgi(self._app, exchange, self._app_state, self._server_address())
+        )
+        task = self._loop.create_task(work)
+        tasks = self._server_state.tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    def answered(self, exchange: Exchange) -> None:
+        """Called by the exchange once its answer is complete."""
+        if exchange is not self._current:
+            return
+        self._server_state.total_requests += 1
+        self._current = None
+        if self.transport.is_closing():
+            return
+        if self._queued:
+            self._start(self._queued.popleft())
+            if not self._queued:
+                self.resume_reading()
+        else:
+            self.resume_reading()
+            self.waiting_since = monotonic()
+
+    def _server_address(self) -> tuple[str, int] | None:
+        sock = self.transport.get_extra_info("sockname")
+        return (str(sock[0]), int(sock[1])) if isinstance(sock, tuple) else None
+
+    # Flow control
+
+    def pause_reading(self) -> None:
+        if not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._reading_paused and not self._queued:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    async def drain(self) -> None:
+        while self.write_paused:
+            if self._writable is None or self._writable.done():
+                self._writable = self._loop.create_future()
+            await self._writable
+
+    # Ending a connection
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown: idle connections close now, busy ones after their answer."""
+        if self._current is None:
+            self.transport.close()
+        else:
+            self._current.keep_alive = False
+            self._queued.clear()
+
+    def close_if_idle(self, now: float) -> bool:
+        """Close the connection when it has waited for the client too long; say whether it did."""
+        since = self.waiting_since
+        if since is None or now - since < self._keep_alive_s or self._current is not None:
+            return False
+        self.waiting_since = None
+        self.transport.close()
+        return True
+
+    def refuse(self, status: int, detail: str) -> None:
+        """Answer a request that cannot be parsed with a problem, and close the connection."""
+        if self.transport.is_closing():
+            return
+        request_id = request_id_from(None)
+        token = set_request_id(request_id)
+        try:
+            body = render_problem(status, detail)
+        finally:
+            reset_request_id(token)
+        head = STATUS_LINES[status] + (
+            f"content-type: {PROBLEM_JSON}\r\ncontent-length: {len(body)}\r\n"
+            f"x-request-id: {request_id}\r\nconnection: close\r\n\r\n"
+        ).encode("ascii")
+        log.warning("refused an unparsable request from %s: %d %s", self._peer, status, detail)
+        self.transport.write(head + body)
         self.transport.close()
 
+    def _refuse_upgrade(self) -> None:
+        exchange = self._queued[-1] if self._queued else self._current
+        if exchange is not None:
+            exchange.keep_alive = False
+            exchange.body_done()  # what follows the head belongs to another protocol
+        self.pause_reading()
 
-async def _answer(proxy: Proxy, exchange: Exchange, cycle: RequestResponseCycle) -> None:
+
+async def _proxied(proxy: Proxy, exchange: Exchange) -> None:
     try:
         await proxy.handle(exchange)
     finally:
-        if not cycle.response_complete:
+        if not exchange.complete:
             # The client left, or half an answer went out: this connection is done.
-            cycle.transport.close()
-        cycle.on_response = lambda: None
+            exchange.abort()
 
 
 def edge_protocol(proxied: ProxiedRequests) -> type[asyncio.Protocol]:
     """The protocol class uvicorn instantiates per connection, bound to this app's proxy."""
-    return type("EdgeProtocol", (EdgeProtocol,), {"proxied": proxied})
+    return type("EdgeProtocol", (EdgeProtocol,), {"proxied": proxied, "idle": IdleConnections()})

@@ -415,6 +415,18 @@ class UpstreamResponse:
             raise
         self.release()
 
+    def whole_body(self) -> bytes | None:
+        """The whole body when all of it has arrived already (the answer is then
+        released), else None: read it from `chunks()`."""
+        connection = self._connection
+        if connection is None:
+            return b""
+        if not connection.done:
+            return None
+        body = connection.take_body()
+        self.release()
+        return body
+
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.chunks()
 

@@ -108,12 +108,35 @@ def accept_or_mint_request_id(headers: list[tuple[bytes, bytes]]) -> str:
     return request_id_from(sent)
 
 
+class _MintedIds:
+    """New request ids: 128 random bits each (as a uuid4 has), from the OS's source,
+    read for 256 ids at a time. A `getrandom` call per id cost about 3 µs, a visible
+    share of a proxied request at the edge."""
+
+    _BATCH = 256
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        # A forked child must not hand out the ids its parent still holds.
+        os.register_at_fork(after_in_child=self._ids.clear)
+
+    def next(self) -> str:
+        try:
+            return self._ids.pop()  # atomic: threads never share an id
+        except IndexError:
+            text = os.urandom(16 * self._BATCH).hex()
+            self._ids.extend(text[i : i + 32] for i in range(32, len(text), 32))
+            return text[:32]
+
+
+_minted = _MintedIds()
+
+
 def request_id_from(sent: bytes | None) -> str:
     """The client's `X-Request-Id` when well formed, else a new one."""
     if sent is not None and WELL_FORMED_ID.fullmatch(sent):
         return sent.decode("ascii")
-    # 128 random bits, as a uuid4 has, without building a UUID object per request.
-    return os.urandom(16).hex()
+    return _minted.next()
 
 
 def route_label(scope: Scope) -> str:

@@ -2,9 +2,9 @@
 
 Routes are built only through `load_route_table`, as the edge builds them, so
 these tests follow the route file's defaults and never the `Route` constructor.
-Requests are raw bytes fed to uvicorn's own httptools protocol over a transport
-that records what is written: the `Exchange` then shares the very state uvicorn
-keeps, and a test sees the bytes a client would.
+Requests are raw bytes fed to the edge's own protocol over a transport that
+records what is written: the `Exchange` is the one the protocol made, and a test
+sees the bytes a client would.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ from typing import Any, TypeVar
 import jwt
 import pytest
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from edge.auth import Authenticator
 from edge.exchange import Exchange
+from edge.http_protocol import EdgeProtocol, ProxiedRequests
+from edge.idle_connections import IdleConnections
 from edge.route_file import load_route_table
 from edge.routing import Route, RouteTable
 from edge.upstream_client import UpstreamClient
@@ -113,14 +114,17 @@ class RecordingTransport(asyncio.Transport):
         return data
 
 
-class _CyclesKept(HttpToolsProtocol):
-    """uvicorn's protocol, unchanged but for one seam: each request it would hand to
-    the ASGI app is kept for the test instead, as the edge's protocol hands it to the proxy."""
+class _ExchangesKept(EdgeProtocol):
+    """The edge's protocol, unchanged but for one seam: each request it would hand to
+    the proxy is kept for the test instead."""
 
-    started: list[RequestResponseCycle]
+    proxied = ProxiedRequests()
+    idle = IdleConnections()
+    started: list[Exchange]
 
-    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        self.started.append(cycle)
+    def _start(self, exchange: Exchange) -> None:
+        self._current = exchange
+        self.started.append(exchange)
 
 
 async def _never_called(scope: Any, receive: Any, send: Any) -> None:
@@ -128,12 +132,14 @@ async def _never_called(scope: Any, receive: Any, send: Any) -> None:
 
 
 class Connection:
-    """One client connection to uvicorn's httptools protocol."""
+    """One client connection to the edge's protocol."""
 
     def __init__(self) -> None:
         config = Config(app=_never_called, log_config=None, http="httptools", lifespan="off")
+        state = ServerState()
+        state.default_headers = [DATE]
         self.transport = RecordingTransport()
-        self.protocol = _CyclesKept(config, ServerState(), {}, asyncio.get_running_loop())
+        self.protocol = _ExchangesKept(config, state, {}, asyncio.get_running_loop())
         self.protocol.started = []
         self.protocol.connection_made(self.transport)
 
@@ -145,10 +151,6 @@ class Connection:
         if data:
             self.send(data)
         assert self.protocol.started, "no request was started"
-        return Exchange(self.protocol.started[-1], [DATE])
-
-    @property
-    def cycle(self) -> RequestResponseCycle:
         return self.protocol.started[-1]
 
     def drop(self) -> None:
@@ -172,8 +174,7 @@ def request_head(
 async def connection() -> AsyncIterator[Connection]:
     opened = Connection()
     yield opened
-    if opened.protocol.parser is not None:
-        opened.drop()  # also cancels a keep-alive timer the answer armed
+    opened.drop()  # also stops the idle-connection timer
 
 
 class StaticKeys:

@@ -58,7 +58,7 @@ async def test_respond_writes_the_head_with_its_length_then_the_body(
     )
     assert exchange.status == 200
     assert exchange.started
-    assert connection.cycle.response_complete
+    assert exchange.complete
     assert not connection.transport.closed, "HTTP/1.1 keeps the connection alive"
 
 
@@ -135,7 +135,7 @@ async def test_a_stream_without_a_length_is_sent_chunked(connection: Connection)
         HEAD_OF_200 + b"content-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n"
         b"2\r\nab\r\nf\r\ncdefghijklmnopq\r\n0\r\n\r\n"
     )
-    assert connection.cycle.response_complete
+    assert exchange.complete
 
 
 async def test_an_empty_chunk_does_not_end_a_chunked_stream(connection: Connection) -> None:
@@ -172,7 +172,7 @@ async def test_a_stream_with_a_length_is_sent_raw(connection: Connection) -> Non
 
     written = connection.transport.take()
     assert written == HEAD_OF_200 + b"Content-Length: 5\r\n\r\nabcde"
-    assert connection.cycle.response_complete
+    assert exchange.complete
 
 
 async def test_a_streamed_answer_to_head_has_neither_body_nor_chunking(
@@ -332,7 +332,7 @@ async def test_reading_a_body_resumes_a_connection_paused_for_it(
     connection: Connection,
 ) -> None:
     exchange = connection.exchange(body_request(6))
-    connection.protocol.flow.pause_reading()  # as uvicorn does when a body piles up
+    connection.protocol.pause_reading()  # as the protocol does when a body piles up
     assert not connection.transport.reading
 
     waiting = asyncio.create_task(exchange.receive())
@@ -372,7 +372,6 @@ async def test_an_answer_before_the_body_is_read_sends_no_100_continue(
     written = connection.transport.take()
     assert written.startswith(b"HTTP/1.1 413 ")
     assert b"100 Continue" not in written
-    assert not connection.cycle.waiting_for_100_continue
 
 
 async def test_a_slow_client_holds_the_writer_until_it_drains(connection: Connection) -> None:
@@ -401,7 +400,7 @@ async def test_abort_cuts_the_connection_without_ending_the_stream(
     exchange.abort()
 
     assert connection.transport.closed
-    assert not connection.cycle.keep_alive
+    assert not exchange.keep_alive
     assert connection.transport.take() == b"", "no terminating chunk: the answer must look cut"
 
 

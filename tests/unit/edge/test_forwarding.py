@@ -138,7 +138,7 @@ async def test_the_answer_comes_back_with_the_edges_headers_and_without_hop_by_h
     assert b"Keep-Alive" not in head
     assert b"Server: up" not in head
     assert body == b"hello"
-    assert connection.cycle.response_complete
+    assert exchange.complete
 
 
 async def test_a_chunked_answer_streams_back_chunked(
@@ -218,7 +218,7 @@ async def test_an_answer_cut_short_after_it_started_propagates_and_is_not_comple
         await forward(client, exchange, route)
 
     assert exchange.started
-    assert not connection.cycle.response_complete, "a truncated answer must not look whole"
+    assert not exchange.complete, "a truncated answer must not look whole"
 
 
 def _counted(metrics: EdgeMetrics, kind: str) -> float:

@@ -212,7 +212,7 @@ async def test_a_bug_after_the_answer_started_cuts_the_connection_and_is_logged(
         await built.proxy.handle(exchange)
 
     assert connection.transport.closed
-    assert not connection.cycle.response_complete
+    assert not exchange.complete
     assert "proxy failed on GET" in caplog.text
 
 

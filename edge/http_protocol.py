@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from time import monotonic
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
@@ -188,12 +188,19 @@ class EdgeProtocol(asyncio.Protocol):
         self.waiting_since = None
         parser = self._parser
         version = parser.get_http_version()
-        url = httptools.parse_url(self._url)
+        url = self._url
+        if url[:1] == b"/" and url.isascii() and b"#" not in url:
+            # The origin form every client sends: split as `parse_url` would, for less.
+            raw_path, _, query = url.partition(b"?")
+        else:
+            # Absolute form, a fragment, or bytes `parse_url` refuses (a 400).
+            parsed = httptools.parse_url(url)
+            raw_path, query = parsed.path, parsed.query or b""
         exchange = Exchange(
             self,
             parser.get_method().decode("ascii"),
-            url.path,
-            url.query or b"",
+            raw_path,
+            query,
             self._headers,
             http_version=version,
             peer=self._peer,
@@ -225,15 +232,17 @@ class EdgeProtocol(asyncio.Protocol):
         self._current = exchange
         path = exchange.raw_path.decode("latin-1")
         proxy = self.proxied.proxy_for(unquote(path) if "%" in path else path)
-        work: Coroutine[Any, Any, None] = (
-            _proxied(proxy, exchange)
-            if proxy is not None
-            else serve_asgi(self._app, exchange, self._app_state, self._server_address())
-        )
-        task = self._loop.create_task(work)
         tasks = self._server_state.tasks
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        # Held in uvicorn's set until done, so that its graceful shutdown waits for
+        # them; a proxied request takes itself off, cheaper than a done callback.
+        if proxy is not None:
+            tasks.add(self._loop.create_task(_proxied(proxy, exchange, tasks)))
+        else:
+            own = self._loop.create_task(
+                serve_asgi(self._app, exchange, self._app_state, self._server_address())
+            )
+            tasks.add(own)
+            own.add_done_callback(tasks.discard)
 
     def answered(self, exchange: Exchange) -> None:
         """Called by the exchange once its answer is complete."""
@@ -318,13 +327,14 @@ class EdgeProtocol(asyncio.Protocol):
         self.pause_reading()
 
 
-async def _proxied(proxy: Proxy, exchange: Exchange) -> None:
+async def _proxied(proxy: Proxy, exchange: Exchange, tasks: set[asyncio.Task[None]]) -> None:
     try:
         await proxy.handle(exchange)
     finally:
         if not exchange.complete:
             # The client left, or half an answer went out: this connection is done.
             exchange.abort()
+        tasks.discard(asyncio.current_task())  # this task: added by `_start`
 
 
 def edge_protocol(proxied: ProxiedRequests) -> type[asyncio.Protocol]:

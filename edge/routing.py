@@ -122,8 +122,18 @@ _BASE_FIELDS = msgspec.structs.fields(RouteBase)
 _AMBIGUOUS = re.compile(rb"%(2e|2f|5c|00)|[\x00-\x1f\x7f\\]", re.IGNORECASE)
 
 
+# What most paths are made of: no percent, no backslash, no control byte, nothing to
+# decode. Deleting these bytes from such a path leaves nothing, which is cheaper to
+# learn than a regex search.
+_PLAIN = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/"
+
+
 def validate_path(raw_path: bytes) -> str:
     """The decoded path when it is unambiguous; raise `BadPath` otherwise."""
+    if raw_path.startswith(b"/") and not raw_path.translate(None, _PLAIN):
+        if b"/." in raw_path and any(s in (b".", b"..") for s in raw_path.split(b"/")):
+            raise BadPath("dot segments")
+        return raw_path.decode("ascii")
     if not raw_path.startswith(b"/") or _AMBIGUOUS.search(raw_path):
         raise BadPath("encoded dots, slashes or control characters")
     # Most paths have nothing encoded: then there is nothing to decode or check twice.

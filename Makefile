@@ -41,7 +41,7 @@ typecheck: $(STAMP) ## mypy --strict over code and tests
 
 check: test ## alias of test: everything CI runs
 
-bench-edge: $(STAMP) ## edge throughput and latency vs direct and nginx, on loopback (~2 min)
+bench-edge: $(STAMP) ## edge throughput and latency vs direct and nginx, on loopback (~4 min)
 	$(PY) -m bench.edge
 
 bench-bff: $(STAMP) ## the web BFF: fan-out latency vs its slowest call, throughput vs the services (~1 min)

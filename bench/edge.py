@@ -147,19 +147,26 @@ def measure(
     loaded: dict[str, list[Result]] = {s.key: [] for s in scenarios}
     single: dict[str, list[Result]] = {s.key: [] for s in scenarios if s.key in SINGLE_CONNECTION}
     redis_seen = 0
+
+    def with_cpu(scenario: Scenario, connections: int, seconds: float) -> Result:
+        """The load's result, with the loaded process's own CPU per request it served."""
+        cpu_before = tree_cpu_seconds(pids[scenario.key])
+        result = load(scenario, connections, seconds)
+        cpu_s = tree_cpu_seconds(pids[scenario.key]) - cpu_before
+        if result.requests:
+            result = replace(result, cpu_us_per_request=cpu_s * 1e6 / result.requests)
+        return result
+
     for turn in range(args.rounds):
         for scenario in scenarios[turn:] + scenarios[:turn]:
             before = redis_commands() if scenario.key == "edge-jwt-redis" else None
-            cpu_before = tree_cpu_seconds(pids[scenario.key])
-            result = load(scenario, args.connections, args.seconds)
-            cpu_s = tree_cpu_seconds(pids[scenario.key]) - cpu_before
-            if result.requests:
-                result = replace(result, cpu_us_per_request=cpu_s * 1e6 / result.requests)
-            loaded[scenario.key].append(result)
+            loaded[scenario.key].append(with_cpu(scenario, args.connections, args.seconds))
             redis_seen += (redis_commands() or 0) - before if before is not None else 0
         for scenario in scenarios:
             if scenario.key in single:
-                single[scenario.key].append(load(scenario, 1, args.latency_seconds))
+                # One request at a time runs cold (caches, an idle CPU woken per
+                # request): its CPU per request shows what the latency is made of.
+                single[scenario.key].append(with_cpu(scenario, 1, args.latency_seconds))
 
     many = {key: summarize(rounds) for key, rounds in loaded.items()}
     one = {key: summarize(rounds) for key, rounds in single.items()}
@@ -175,9 +182,10 @@ def measure(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.edge", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
-    # Defaults keep the whole run near three minutes with nine scenarios.
-    parser.add_argument("--seconds", type=float, default=4.0, help="per round, loaded")
+    parser.add_argument("--rounds", type=int, default=5)
+    # Defaults keep the whole run near four minutes with nine scenarios; five rounds
+    # give medians that one burst of noise on a shared VM does not move.
+    parser.add_argument("--seconds", type=float, default=3.0, help="per round, loaded")
     parser.add_argument("--latency-seconds", type=float, default=2.0, help="per round, -c1")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")

@@ -12,6 +12,7 @@ answer for a whole one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,8 +25,14 @@ Message = dict[str, Any]
 
 
 async def serve_asgi(
-    app: Any, exchange: Exchange, state: dict[str, Any], server: tuple[str, int] | None
+    app: Any,
+    exchange: Exchange,
+    state: dict[str, Any],
+    server: tuple[str, int] | None,
+    failure_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> None:
+    """Serve `exchange` with `app`; `failure_headers` go on the 500 when `app` fails
+    before answering (the app's own answers carry its own)."""
     raw = exchange.raw_path.decode("ascii", "replace")
     scope = {
         "type": "http",
@@ -78,7 +85,8 @@ async def serve_asgi(
                 body = render_problem(500, "The gateway could not handle this request.")
             finally:
                 reset_request_id(token)
-            exchange.respond(500, [(b"content-type", PROBLEM_JSON.encode())], body)
+            headers = [(b"content-type", PROBLEM_JSON.encode()), *failure_headers]
+            exchange.respond(500, headers, body)
     finally:
         if not exchange.complete:
             exchange.abort()

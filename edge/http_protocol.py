@@ -69,6 +69,11 @@ class ProxiedRequests:
     def proxy_for(self, path: str) -> Proxy | None:
         return None if self._is_own_path(path) else self._proxy
 
+    @property
+    def response_headers(self) -> Headers:
+        """The edge's headers for every answer (HSTS, nosniff), once the proxy is open."""
+        return self._proxy.response_headers if self._proxy is not None else []
+
 
 class EdgeProtocol(asyncio.Protocol):
     # Set on the subclass `edge_protocol` makes: one per app.
@@ -239,7 +244,13 @@ class EdgeProtocol(asyncio.Protocol):
             tasks.add(self._loop.create_task(_proxied(proxy, exchange, tasks)))
         else:
             own = self._loop.create_task(
-                serve_asgi(self._app, exchange, self._app_state, self._server_address())
+                serve_asgi(
+                    self._app,
+                    exchange,
+                    self._app_state,
+                    self._server_address(),
+                    self.proxied.response_headers,
+                )
             )
             tasks.add(own)
             own.add_done_callback(tasks.discard)
@@ -311,10 +322,16 @@ class EdgeProtocol(asyncio.Protocol):
             body = render_problem(status, detail)
         finally:
             reset_request_id(token)
-        head = STATUS_LINES[status] + (
-            f"content-type: {PROBLEM_JSON}\r\ncontent-length: {len(body)}\r\n"
-            f"x-request-id: {request_id}\r\nconnection: close\r\n\r\n"
-        ).encode("ascii")
+        headers = [
+            *self.default_headers,
+            (b"content-type", PROBLEM_JSON.encode()),
+            (b"content-length", b"%d" % len(body)),
+            (b"x-request-id", request_id.encode("ascii")),
+            *self.proxied.response_headers,
+            (b"connection", b"close"),
+        ]
+        head = STATUS_LINES[status] + b"".join(b"%s: %s\r\n" % field for field in headers)
+        head += b"\r\n"
         log.warning("refused an unparsable request from %s: %d %s", self._peer, status, detail)
         self.transport.write(head + body)
         self.transport.close()

@@ -53,8 +53,9 @@ class Proxy:
         self.forwarder = forwarder
         self._client_addresses = client_addresses
         self._http_metrics = http_metrics
-        # On every answer (HSTS, nosniff), after the request id.
-        self._response_headers = response_headers
+        # On every answer (HSTS, nosniff), after the request id; the protocol's own
+        # refusals of unparsable requests carry them too.
+        self.response_headers = response_headers
         self._server_spans = server_spans
 
     async def handle(self, exchange: Exchange) -> None:
@@ -69,7 +70,7 @@ class Proxy:
         if self._server_spans is not None:
             notes = {}
             span, span_token = self._server_spans.start(exchange, fields)
-        answer_headers = [(b"x-request-id", request_id.encode("ascii")), *self._response_headers]
+        answer_headers = [(b"x-request-id", request_id.encode("ascii")), *self.response_headers]
         try:
             await self._answer(exchange, fields, config, answer_headers, started, notes)
         except ClientGone:

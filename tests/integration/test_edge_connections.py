@@ -85,6 +85,7 @@ def test_a_malformed_request_is_a_400_problem_with_a_request_id_and_the_connecti
     problem = json.loads(body)
     assert problem["status"] == 400
     assert f"x-request-id: {problem['request_id']}".encode() in head
+    assert b"strict-transport-security: max-age=" in head, "HSTS on every answer"
 
 
 def test_pipelined_requests_are_answered_in_order_on_one_connection(edge: EdgeUnderTest) -> None:

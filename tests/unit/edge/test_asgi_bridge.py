@@ -107,11 +107,14 @@ async def test_an_app_that_fails_before_answering_is_a_500_problem(
     exchange = connection.exchange(request_head("GET", "/readyz"))
     connection.transport.take()
 
-    await soon(serve_asgi(App(fails=True), exchange, {}, None))
+    hsts = (b"strict-transport-security", b"max-age=31536000")
+
+    await soon(serve_asgi(App(fails=True), exchange, {}, None, [hsts]))
 
     head, _, body = connection.transport.take().partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 500 ")
     assert b"application/problem+json" in head
+    assert b"strict-transport-security: max-age=31536000" in head, "the edge's own headers"
     assert json.loads(body)["status"] == 500
 
 

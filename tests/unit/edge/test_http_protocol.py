@@ -19,11 +19,16 @@ from tests.unit.edge.conftest import RecordingTransport, request_head
 KEEP_ALIVE_S = 5
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
 class RecordingProxy:
     """Answers every exchange with a 200 and keeps it."""
 
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
+        # What the edge adds to every answer.
+        self.response_headers = [HSTS]
 
     async def handle(self, exchange: Exchange) -> None:
         self.exchanges.append(exchange)
@@ -75,6 +80,7 @@ class BodyReadingProxy:
     def __init__(self) -> None:
         self.bodies: list[tuple[bytes, bytes]] = []
         self.gone: list[bytes] = []
+        self.response_headers: list[tuple[bytes, bytes]] = []
 
     async def handle(self, exchange: Exchange) -> None:
         body = b""
@@ -93,6 +99,7 @@ class HeldProxy:
 
     def __init__(self) -> None:
         self._go = asyncio.Event()
+        self.response_headers: list[tuple[bytes, bytes]] = []
 
     def release(self) -> None:
         self._go.set()
@@ -188,6 +195,17 @@ async def test_a_malformed_request_is_a_400_problem_and_never_reaches_the_proxy(
     assert f"x-request-id: {problem['request_id']}".encode() in head
     assert proxy.exchanges == []
     assert server.transport.closed
+
+
+async def test_a_refusal_carries_the_servers_date_and_the_edges_own_headers() -> None:
+    server = Server(proxied_by(RecordingProxy()))
+    server.state.default_headers = [(b"date", b"Thu, 01 Jan 2026 00:00:00 GMT")]
+
+    written = await server.send(b"GET /api HTTP/1.1\r\nbad header line\r\n\r\n")
+
+    head = written.partition(b"\r\n\r\n")[0]
+    assert b"\r\ndate: Thu, 01 Jan 2026 00:00:00 GMT\r\n" in head
+    assert b"\r\nstrict-transport-security: max-age=31536000\r\n" in head
 
 
 async def test_pipelined_requests_with_bodies_each_get_their_own_body() -> None:

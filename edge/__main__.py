@@ -22,4 +22,10 @@ def server_options(settings: Settings) -> dict[str, object]:
     }
 
 
-serve("edge", load_settings, lambda settings: create_app(settings, proxied=proxied), server_options)
+if __name__ == "__main__":
+    serve(
+        "edge",
+        load_settings,
+        lambda settings: create_app(settings, proxied=proxied),
+        server_options,
+    )

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
-from edge.exchange import ClientGone, Exchange
-from service_defaults.problems import PROBLEM_JSON, render_problem
-from service_defaults.request_context import request_id_from, reset_request_id, set_request_id
+from edge.exchange import ClientGone, Exchange, problem_headers
+from service_defaults.problems import render_problem
+from service_defaults.request_context import request_id_from
 
 log = logging.getLogger("frontdoor.edge")
 Message = dict[str, Any]
@@ -80,13 +80,10 @@ async def serve_asgi(
         if exchange.started:
             exchange.abort()
         else:
-            token = set_request_id(request_id_from(None))
-            try:
-                body = render_problem(500, "The gateway could not handle this request.")
-            finally:
-                reset_request_id(token)
-            headers = [(b"content-type", PROBLEM_JSON.encode()), *failure_headers]
-            exchange.respond(500, headers, body)
+            request_id = request_id_from(None)
+            detail = "The gateway could not handle this request."
+            body = render_problem(500, detail, request_id=request_id)
+            exchange.respond(500, [*problem_headers(request_id), *failure_headers], body)
     finally:
         if not exchange.complete:
             exchange.abort()

@@ -14,6 +14,8 @@ import asyncio
 from http import HTTPStatus
 from typing import Protocol
 
+from service_defaults.problems import PROBLEM_JSON
+
 Headers = list[tuple[bytes, bytes]]
 
 # Answers that never carry a body (RFC 9110 sections 15.3.5 and 15.4.5), whatever their headers say.
@@ -31,6 +33,11 @@ def _status_line(status: int) -> bytes:
 
 
 STATUS_LINES = {status: _status_line(status) for status in range(100, 600)}
+
+
+def problem_headers(request_id: str) -> Headers:
+    """The head of an answer the edge writes with a problem body of its own minting."""
+    return [(b"content-type", PROBLEM_JSON.encode()), (b"x-request-id", request_id.encode("ascii"))]
 
 
 class ClientGone(Exception):

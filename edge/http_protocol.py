@@ -34,10 +34,10 @@ from urllib.parse import unquote
 import httptools
 
 from edge.asgi_bridge import serve_asgi
-from edge.exchange import STATUS_LINES, Exchange
+from edge.exchange import Exchange, problem_headers
 from edge.idle_connections import IdleConnections
-from service_defaults.problems import PROBLEM_JSON, render_problem
-from service_defaults.request_context import request_id_from, reset_request_id, set_request_id
+from service_defaults.problems import render_problem
+from service_defaults.request_context import request_id_from
 
 if TYPE_CHECKING:
     from uvicorn.config import Config
@@ -317,24 +317,14 @@ class EdgeProtocol(asyncio.Protocol):
         if self.transport.is_closing():
             return
         request_id = request_id_from(None)
-        token = set_request_id(request_id)
-        try:
-            body = render_problem(status, detail)
-        finally:
-            reset_request_id(token)
-        headers = [
-            *self.default_headers,
-            (b"content-type", PROBLEM_JSON.encode()),
-            (b"content-length", b"%d" % len(body)),
-            (b"x-request-id", request_id.encode("ascii")),
-            *self.proxied.response_headers,
-            (b"connection", b"close"),
-        ]
-        head = STATUS_LINES[status] + b"".join(b"%s: %s\r\n" % field for field in headers)
-        head += b"\r\n"
+        body = render_problem(status, detail, request_id=request_id)
         log.warning("refused an unparsable request from %s: %d %s", self._peer, status, detail)
-        self.transport.write(head + body)
-        self.transport.close()
+        # Answered as any request is, though none could be parsed: the same head
+        # (the server's and the edge's own headers), then the connection closes.
+        refusal = Exchange(self, "GET", b"", b"", [], peer=self._peer, keep_alive=False)
+        refusal.respond(
+            status, [*problem_headers(request_id), *self.proxied.response_headers], body
+        )
 
     def _refuse_upgrade(self) -> None:
         exchange = self._queued[-1] if self._queued else self._current

@@ -41,16 +41,22 @@ class Problem(msgspec.Struct, frozen=True, omit_defaults=True):
 
 
 def render_problem(
-    status: int, detail: str, *, instance: str = "", errors: list[FieldError] | None = None
+    status: int,
+    detail: str,
+    *,
+    instance: str = "",
+    errors: list[FieldError] | None = None,
+    request_id: str | None = None,
 ) -> bytes:
-    """The problem+json body, for code that answers outside a litestar handler."""
+    """The problem+json body, for code that answers outside a litestar handler; its
+    request id is the current request's unless `request_id` names one."""
     return msgspec.json.encode(
         Problem(
             status=status,
             title=HTTPStatus(status).phrase,
             detail=detail,
             instance=instance,
-            request_id=current_request_id(),
+            request_id=current_request_id() if request_id is None else request_id,
             errors=errors or [],
         )
     )

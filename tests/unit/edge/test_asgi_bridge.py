@@ -115,7 +115,9 @@ async def test_an_app_that_fails_before_answering_is_a_500_problem(
     assert head.startswith(b"HTTP/1.1 500 ")
     assert b"application/problem+json" in head
     assert b"strict-transport-security: max-age=31536000" in head, "the edge's own headers"
-    assert json.loads(body)["status"] == 500
+    problem = json.loads(body)
+    assert problem["status"] == 500
+    assert f"x-request-id: {problem['request_id']}".encode() in head
 
 
 async def test_an_app_that_fails_halfway_has_its_connection_cut(connection: Connection) -> None:

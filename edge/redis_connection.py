@@ -150,7 +150,7 @@ class RedisConnection(asyncio.Protocol):
         if self.closed:  # timed out while the connection was being opened
             transport.abort()
             return
-        self._flush()
+        self.flush()
 
     def data_received(self, data: bytes) -> None:
         reader = self._reader
@@ -190,13 +190,14 @@ class RedisConnection(asyncio.Protocol):
         self._unsent.append(command)
         if not self._flush_scheduled and self._transport is not None:
             self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
         # One timer for the whole queue, set for the oldest command: later ones
         # have later deadlines, and Redis answers in order.
         if self._timer is None:
             self._timer = self._loop.call_at(deadline, self._check_deadline)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write every queued command now; otherwise they leave once the current tick is over."""
         self._flush_scheduled = False
         if self._unsent and self._transport is not None and not self.closed:
             self._transport.write(b"".join(self._unsent))

@@ -17,7 +17,8 @@ import pytest
 import redis
 
 from devstack.certs import DevCertificates, ensure_dev_certificates
-from edge.rate_limits import GCRA_SHA1, Decision, RatePolicy, RedisLimiter
+from edge.rate_limits import Decision, RatePolicy, RedisLimiter
+from edge.redis_gcra import GCRA_SHA1
 from tests.integration.edge_harness import EdgeUnderTest, edge_under_test
 from tests.running_stack import free_port
 
@@ -250,6 +251,32 @@ async def test_200_pipelined_decisions_over_two_connections_allow_exactly_the_li
     # Each allowed decision saw the count just before its own: every remaining once.
     remaining = sorted(d.remaining for d in decisions if d.allowed)
     assert remaining == list(range(policy.limit))
+
+
+async def test_one_script_call_decides_each_key_in_turn_under_its_own_policy(
+    private_redis: PrivateRedis,
+) -> None:
+    single = RatePolicy(name="single", limit=1, window_s=600)
+    pair = RatePolicy(name="pair", limit=2, window_s=600)
+    limiter = RedisLimiter(private_redis.url, timeout_s=2.0)
+    try:
+        # Asked for in one tick: one batch, the same key twice under each policy.
+        decisions = await asyncio.gather(
+            limiter.decide("sub:alice", single),
+            limiter.decide("sub:alice", pair),
+            limiter.decide("sub:alice", single),
+            limiter.decide("sub:alice", pair),
+            limiter.decide("sub:alice", pair),
+        )
+    finally:
+        await limiter.close()
+    with private_redis.client() as client:
+        calls = client.info("commandstats")["cmdstat_evalsha"]["calls"]
+
+    assert not any(d.degraded for d in decisions)
+    assert [d.allowed for d in decisions] == [True, True, False, True, False]
+    assert [d.remaining for d in decisions] == [0, 1, 0, 0, 0]
+    assert calls == 1
 
 
 async def test_a_flushed_script_is_loaded_again_and_the_count_goes_on(

@@ -26,9 +26,12 @@ def error(message: str) -> bytes:
 
 
 def allow_everything(command: list[bytes]) -> bytes:
-    """EVALSHA and EVAL allow, one interval spent; AUTH, SELECT and anything else are OK."""
+    """EVALSHA and EVAL allow each key, one interval spent; AUTH, SELECT and the rest are OK."""
     if command[0] in (b"EVALSHA", b"EVAL"):
-        return integers(1, int(command[4]), 0)
+        keys = int(command[2])
+        # After the keys, two arguments per key: its interval, then its limit.
+        intervals = command[3 + keys :: 2]
+        return integers(*(n for interval in intervals for n in (1, int(interval), 0)))
     return OK
 
 

@@ -7,6 +7,7 @@ the machine's cores: the figure to compare when the machine is not ours alone.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -55,3 +56,29 @@ def tree_cpu_seconds(pid: int) -> float:
         except OSError:
             continue  # a child that exited between the scan and the read
     return total
+
+
+@dataclass(frozen=True)
+class MachineTicks:
+    """The machine's `cpu` line of /proc/stat: every CPU's time so far, in ticks, by use."""
+
+    total: int
+    idle: int  # idle and waiting for I/O
+    # Time a virtual machine's CPUs were ready to run but the hypervisor ran
+    # another guest: where a VM's noise comes from, invisible from inside otherwise.
+    stolen: int
+
+    @classmethod
+    def read(cls, stat_file: Path = PROC / "stat") -> MachineTicks:
+        # user nice system idle iowait irq softirq steal guest guest_nice
+        ticks = [int(n) for n in stat_file.read_text().split("\n", 1)[0].split()[1:]]
+        stolen = ticks[7] if len(ticks) > 7 else 0
+        return cls(total=sum(ticks[:8]), idle=ticks[3] + ticks[4], stolen=stolen)
+
+    def busy_share(self, later: MachineTicks) -> float:
+        """The share of the CPUs' time spent running anything between the two readings."""
+        return 1 - (later.idle - self.idle) / max(1, later.total - self.total)
+
+    def stolen_share(self, later: MachineTicks) -> float:
+        """The share of the CPUs' time taken by the hypervisor between the two readings."""
+        return (later.stolen - self.stolen) / max(1, later.total - self.total)

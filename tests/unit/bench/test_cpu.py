@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cpu import cpu_seconds, descendants, tree_cpu_seconds
+from bench.cpu import MachineTicks, cpu_seconds, descendants, tree_cpu_seconds
 
 # A parent that only waits, and a child that burns ~0.3 s of CPU and then waits too.
 BURN = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass\n"
@@ -60,3 +60,35 @@ def test_a_process_without_children_has_no_descendants() -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def stat_file(tmp_path: Path, cpu_line: str) -> Path:
+    path = tmp_path / "stat"
+    path.write_text(f"{cpu_line}\ncpu0 1 2 3 4 5 6 7 8 0 0\nintr 1\n")
+    return path
+
+
+def test_stolen_share_is_steal_over_every_tick_between_two_readings(tmp_path: Path) -> None:
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    before = MachineTicks.read(stat_file(tmp_path, "cpu  100 0 50 800 10 0 5 35 0 0"))
+    after = MachineTicks.read(stat_file(tmp_path, "cpu  160 0 70 900 10 0 5 55 0 0"))
+
+    assert after.total - before.total == 200
+    assert before.stolen_share(after) == pytest.approx(20 / 200)
+    assert before.busy_share(after) == pytest.approx(1 - 100 / 200)
+
+
+def test_a_kernel_without_a_steal_column_reads_as_none_stolen(tmp_path: Path) -> None:
+    before = MachineTicks.read(stat_file(tmp_path, "cpu  100 0 50 800 10 0 5"))
+    after = MachineTicks.read(stat_file(tmp_path, "cpu  200 0 50 900 10 0 5"))
+
+    assert before.stolen_share(after) == 0
+    assert before.busy_share(after) == pytest.approx(0.5)
+
+
+def test_this_machines_counters_read_and_only_grow() -> None:
+    before = MachineTicks.read()
+    after = MachineTicks.read()
+
+    assert after.total >= before.total > 0
+    assert 0 <= before.stolen_share(after) <= 1

@@ -11,11 +11,13 @@ Why batch: per decision, on the same pipelined connection, 16 decisions at a tim
 12.0-12.7 with one EVALSHA per decision (the in-memory limiter: about 2), and Redis
 9.3-10.6 µs instead of 11.0 (its own `commandstats`); Redis also runs about 2.3
 commands per decision instead of 4. At 32 connections a batch holds 7 to 8
-decisions; a lone request's decision is a batch of one, written in the same tick
-as before. Under `make bench-edge`'s whole load the gain stays inside the noise of
-a shared 2-core VM (20 interleaved rounds: 136 against 137 µs per request).
+decisions; a lone request's decision is a batch of one, and leaves when it did
+before: in the loop iteration after it was asked for. Under `make bench-edge`'s
+whole load the gain stays inside the noise of a shared 2-core VM (20 interleaved
+rounds: 136 against 137 µs per request).
 
-Not for Redis Cluster: the keys of one batch may belong to different slots.
+Not for Redis Cluster, which the limiter does not support: the keys of one batch may
+belong to different slots, and the connection follows no redirects.
 """
 
 from __future__ import annotations

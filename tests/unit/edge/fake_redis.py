@@ -35,6 +35,21 @@ def allow_everything(command: list[bytes]) -> bytes:
     return OK
 
 
+def forgets_its_scripts(answer: Answer = allow_everything) -> Answer:
+    """`answer`, but EVALSHA is refused with NOSCRIPT until an EVAL has loaded the script:
+    a Redis that restarted, or whose scripts were flushed."""
+    loaded = False
+
+    def forgetful(command: list[bytes]) -> bytes:
+        nonlocal loaded
+        loaded = loaded or command[0] == b"EVAL"
+        if command[0] == b"EVALSHA" and not loaded:
+            return error("NOSCRIPT No matching script. Please use EVAL.")
+        return answer(command)
+
+    return forgetful
+
+
 @dataclass
 class FakeRedis:
     answer: Answer

@@ -18,6 +18,7 @@ from tests.unit.edge.fake_redis import (
     allow_everything,
     error,
     fake_redis,
+    forgets_its_scripts,
     integers,
 )
 
@@ -109,12 +110,7 @@ async def test_a_decision_runs_the_script_by_its_digest_on_the_policys_key() -> 
 
 
 async def test_a_flushed_script_is_sent_whole_and_the_decision_stands() -> None:
-    def forgetful(command: list[bytes]) -> bytes:
-        if command[0] == b"EVALSHA" and b"EVAL" not in server.names():
-            return error("NOSCRIPT No matching script. Please use EVAL.")
-        return allow_everything(command)
-
-    async with fake_redis(forgetful) as server:
+    async with fake_redis(forgets_its_scripts()) as server:
         limiter = RedisLimiter(server.url)
         try:
             first = await limiter.decide("sub:alice", POLICY)

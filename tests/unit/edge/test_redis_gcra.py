@@ -14,7 +14,13 @@ from edge.redis_gcra import (
     GcraBatches,
     UnexpectedReply,
 )
-from tests.unit.edge.fake_redis import FakeRedis, error, fake_redis, integers
+from tests.unit.edge.fake_redis import (
+    FakeRedis,
+    error,
+    fake_redis,
+    forgets_its_scripts,
+    integers,
+)
 
 
 def numbered(command: list[bytes]) -> bytes:
@@ -107,12 +113,7 @@ async def test_a_cancelled_decision_leaves_the_rest_of_its_batch_answered() -> N
 
 
 async def test_a_flushed_script_is_sent_whole_with_the_same_keys_and_arguments() -> None:
-    def forgetful(command: list[bytes]) -> bytes:
-        if command[0] == b"EVALSHA" and b"EVAL" not in server.names():
-            return error("NOSCRIPT No matching script. Please use EVAL.")
-        return numbered(command)
-
-    async with fake_redis(forgetful) as server:
+    async with fake_redis(forgets_its_scripts(numbered)) as server:
         batches = Batches(server)
         try:
             answers = await asyncio.gather(

@@ -44,6 +44,9 @@ SET_BY_EDGE = frozenset(
 )
 # The upstream's values would duplicate the ones the edge's own server writes.
 SET_BY_SERVER = frozenset({b"date", b"server", b"x-request-id", b"strict-transport-security"})
+# Searched for as an int: CPython (3.11) first tries a bytes needle such as b"_" as
+# an integer, raising and clearing a TypeError on every test, several times slower.
+_UNDERSCORE = ord("_")
 
 
 class HeaderPolicy:
@@ -84,7 +87,7 @@ class HeaderPolicy:
             (name, value)
             for name, value in inbound
             if (lowered := name.lower()) not in dropped
-            and b"_" not in lowered
+            and _UNDERSCORE not in lowered
             and not lowered.startswith(prefixes)
         ]
         headers += [

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("frontdoor.edge")
 Headers = list[tuple[bytes, bytes]]
 HEAD_LIMIT = 64 * 1024
+# An int, not b"#": see `edge.headers._UNDERSCORE`.
+_HASH = ord("#")
 
 
 class ProxiedRequests:
@@ -194,7 +196,7 @@ class EdgeProtocol(asyncio.Protocol):
         parser = self._parser
         version = parser.get_http_version()
         url = self._url
-        if url[:1] == b"/" and url.isascii() and b"#" not in url:
+        if url[:1] == b"/" and url.isascii() and _HASH not in url:
             # The origin form every client sends: split as `parse_url` would, for less.
             raw_path, _, query = url.partition(b"?")
         else:

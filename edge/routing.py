@@ -131,7 +131,7 @@ _PLAIN = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&
 def validate_path(raw_path: bytes) -> str:
     """The decoded path when it is unambiguous; raise `BadPath` otherwise."""
     if raw_path.startswith(b"/") and not raw_path.translate(None, _PLAIN):
-        if b"/." in raw_path and any(s in (b".", b"..") for s in raw_path.split(b"/")):
+        if raw_path.find(b"/.") >= 0 and any(s in (b".", b"..") for s in raw_path.split(b"/")):
             raise BadPath("dot segments")
         return raw_path.decode("ascii")
     if not raw_path.startswith(b"/") or _AMBIGUOUS.search(raw_path):

@@ -4,6 +4,7 @@ taken whole when all of it has arrived."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from time import monotonic
 
 import pytest
@@ -13,23 +14,33 @@ from edge.upstream_connection import Deadlines, UpstreamTimeout
 from tests.unit.edge.scripted_upstream import Pause, ScriptedUpstream, ok
 
 
-async def test_a_wait_past_its_deadline_fails_with_a_timeout_naming_what_never_came() -> None:
-    loop = asyncio.get_running_loop()
-    deadlines = Deadlines(loop)
-    waiter: asyncio.Future[None] = loop.create_future()
+@pytest.fixture
+async def deadlines() -> AsyncIterator[Deadlines]:
+    timer = Deadlines(asyncio.get_running_loop())
+    yield timer
+    timer.close()
+
+
+def wait() -> asyncio.Future[None]:
+    """A wait the deadlines can fail: what an exchange awaits for each part of its answer."""
+    return asyncio.get_running_loop().create_future()
+
+
+async def test_a_wait_past_its_deadline_fails_with_a_timeout_naming_what_never_came(
+    deadlines: Deadlines,
+) -> None:
+    waiter = wait()
 
     deadlines.add(waiter, monotonic() + 0.02, "response")
 
     with pytest.raises(UpstreamTimeout, match="no response in time"):
         await asyncio.wait_for(waiter, 1.0)
-    deadlines.close()
 
 
-async def test_a_wait_removed_in_time_is_never_failed_and_a_later_one_still_is() -> None:
-    loop = asyncio.get_running_loop()
-    deadlines = Deadlines(loop)
-    answered: asyncio.Future[None] = loop.create_future()
-    late: asyncio.Future[None] = loop.create_future()
+async def test_a_wait_removed_in_time_is_never_failed_and_a_later_one_still_is(
+    deadlines: Deadlines,
+) -> None:
+    answered, late = wait(), wait()
     deadlines.add(answered, monotonic() + 0.02, "response")
     deadlines.add(late, monotonic() + 0.05, "response body")
 
@@ -38,14 +49,10 @@ async def test_a_wait_removed_in_time_is_never_failed_and_a_later_one_still_is()
         await asyncio.wait_for(late, 1.0)
 
     assert not answered.done()
-    deadlines.close()
 
 
-async def test_an_earlier_deadline_moves_the_one_timer_forward() -> None:
-    loop = asyncio.get_running_loop()
-    deadlines = Deadlines(loop)
-    far: asyncio.Future[None] = loop.create_future()
-    near: asyncio.Future[None] = loop.create_future()
+async def test_an_earlier_deadline_moves_the_one_timer_forward(deadlines: Deadlines) -> None:
+    far, near = wait(), wait()
     deadlines.add(far, monotonic() + 30.0, "response")
 
     deadlines.add(near, monotonic() + 0.02, "response")
@@ -53,7 +60,6 @@ async def test_an_earlier_deadline_moves_the_one_timer_forward() -> None:
     with pytest.raises(UpstreamTimeout):
         await asyncio.wait_for(near, 1.0)
     assert not far.done(), "its deadline is still far"
-    deadlines.close()
 
 
 async def test_an_answer_here_whole_is_taken_at_once_and_its_connection_reused(

@@ -114,10 +114,13 @@ class GcraBatches:
         self._connect = connect
         self._filling: _Batch | None = None
         self._closed = False
+        # Taken at the first decision (built, it may not be running yet), then kept:
+        # on Python 3.11 each `get_running_loop` is a getpid system call.
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def decide(self, key: bytes, interval_us: int, limit: int) -> Answer:
         batch = self._filling
-        loop = asyncio.get_running_loop()
+        loop = self._loop or self._first_loop()
         if batch is None or len(batch.keys) >= MAX_BATCH:
             batch = self._filling = _Batch()
             # Runs after every callback already queued: the tick's other decisions join first.
@@ -127,6 +130,10 @@ class GcraBatches:
         batch.args += (interval_us, limit)
         batch.waiters.append(waiter)
         return await waiter
+
+    def _first_loop(self) -> asyncio.AbstractEventLoop:
+        self._loop = asyncio.get_running_loop()
+        return self._loop
 
     def close(self) -> None:
         """Fail the batch still filling, and any later decision."""

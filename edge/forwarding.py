@@ -2,14 +2,18 @@
 
 The upstream hears the path and query byte for byte (after the route's rewrite),
 the headers `HeaderPolicy` lets through plus the ones the edge writes itself, and
-how long the edge will still wait for it. Nothing of the upstream's answer is held
-longer than one chunk: a slow client slows the upstream read, not the edge's memory.
+how long the edge will still wait for it. An answer that gives its length, up to
+`BUFFERED_ANSWER`, is read whole and written in one piece, whenever its body comes;
+of any other answer nothing is held longer than one chunk: a slow client slows the
+upstream read, not the edge's memory.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+
+from opentelemetry.trace import Span
 
 from edge.exchange import STATUS_LINES, Exchange
 from edge.headers import HeaderPolicy, response_headers
@@ -19,10 +23,19 @@ from edge.request_fields import RequestFields
 from edge.routing import Route
 from edge.rules.body_size import request_body
 from edge.tracing import UpstreamCallSpans
-from edge.upstream_client import UpstreamClient, UpstreamError, UpstreamTimeout
+from edge.upstream_client import (
+    UpstreamClient,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 
 log = logging.getLogger("frontdoor.edge")
 Headers = list[tuple[bytes, bytes]]
+# An answer with a length up to this is read whole before the client gets any of
+# it, as `edge.upstream_client` joins a small request body to its head. Below the
+# upstream connection's READ_HIGH_WATER, so that reading never pauses while it waits.
+BUFFERED_ANSWER = 64 * 1024
 
 
 class Forwarder:
@@ -51,8 +64,9 @@ class Forwarder:
     ) -> None:
         """Answer `exchange` with the upstream's answer, `answer_headers` added.
 
-        Raise `Refused` (502, 504) when no answer could start; once one has, a
-        failure can only cut the connection (`UpstreamError` propagates).
+        Raise `Refused` (502, 504) when the upstream failed before the client heard
+        anything; once an answer has started, a failure can only cut the connection
+        (`UpstreamError` propagates).
         """
         body = await request_body(exchange, route, fields)
         remaining_s = route.timeout_s - (time.monotonic() - started)
@@ -85,30 +99,28 @@ class Forwarder:
                 route.upstream, exchange.method, target, outbound, body, timeout_s=remaining_s
             )
         except UpstreamError as exc:
-            kind = "timeout" if isinstance(exc, UpstreamTimeout) else "unreachable"
-            if span is not None:
-                UpstreamCallSpans.failed(span, exc)
-                span.end()
-            self._metrics.count_upstream_error(route.name, kind)
-            log.warning("route %s: upstream %s: %r", route.name, kind, exc)
-            if kind == "timeout":
-                raise Refused(504, "The upstream service did not answer in time.") from None
-            raise Refused(502, "The upstream service is unavailable.") from None
+            raise self._failed(route, span, exc) from None
         if upstream.status not in STATUS_LINES:
             upstream.release()
-            if span is not None:
-                UpstreamCallSpans.failed(span, ValueError(f"status {upstream.status}"))
-                span.end()
-            self._metrics.count_upstream_error(route.name, "unreachable")
-            log.warning("route %s: upstream answered status %d", route.name, upstream.status)
-            raise Refused(502, "The upstream service sent an invalid answer.")
+            error = UpstreamUnavailable(f"status {upstream.status}")
+            raise self._failed(route, span, error, "The upstream service sent an invalid answer.")
         try:
             if span is not None:
                 UpstreamCallSpans.answered(span, upstream.status)
-            headers, has_length = response_headers(upstream.headers)
+            headers, length = response_headers(upstream.headers)
             headers += answer_headers
+            has_length = length is not None
             # The common case, a small answer already here whole: one write, no stream.
             whole = upstream.whole_body() if has_length or exchange.method != "HEAD" else None
+            if whole is None and length is not None and length <= BUFFERED_ANSWER:
+                # Small, but its body lags its head (an upstream that writes them apart):
+                # waited for, so that it still goes out in one write, and a failure
+                # before its end is still a problem for the client, not a cut connection.
+                try:
+                    whole = await upstream.read()
+                except UpstreamError as exc:
+                    # Released, and the span ended, as the `finally` below does.
+                    raise self._failed(route, span, exc, end_span=False) from None
             if whole is not None:
                 exchange.respond(upstream.status, headers, whole, has_length=has_length)
                 return
@@ -131,3 +143,25 @@ class Forwarder:
             upstream.release()
             if span is not None:
                 span.end()
+
+    def _failed(
+        self,
+        route: Route,
+        span: Span | None,
+        exc: UpstreamError,
+        detail: str = "",
+        *,
+        end_span: bool = True,
+    ) -> Refused:
+        """The refusal for an upstream call that failed before the client heard anything,
+        counted and logged; the span ends here unless `end_span` says its caller ends it."""
+        kind = "timeout" if isinstance(exc, UpstreamTimeout) else "unreachable"
+        if span is not None:
+            UpstreamCallSpans.failed(span, exc)
+            if end_span:
+                span.end()
+        self._metrics.count_upstream_error(route.name, kind)
+        log.warning("route %s: upstream %s: %r", route.name, kind, exc)
+        if kind == "timeout":
+            return Refused(504, "The upstream service did not answer in time.")
+        return Refused(502, detail or "The upstream service is unavailable.")

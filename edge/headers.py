@@ -102,11 +102,11 @@ class HeaderPolicy:
         return headers
 
 
-def response_headers(upstream: Iterable[tuple[bytes, bytes]]) -> tuple[Headers, bool]:
-    """The upstream's answer headers the client gets, and whether they give its length."""
+def response_headers(upstream: Iterable[tuple[bytes, bytes]]) -> tuple[Headers, int | None]:
+    """The upstream's answer headers the client gets, and the body's length when they give it."""
     kept: Headers = []
     listed: set[bytes] = set()
-    has_length = False
+    length: bytes | None = None
     for name, value in upstream:
         lowered = name.lower()
         if lowered == b"connection":
@@ -114,9 +114,11 @@ def response_headers(upstream: Iterable[tuple[bytes, bytes]]) -> tuple[Headers, 
         elif lowered not in HOP_BY_HOP and lowered not in SET_BY_SERVER:
             kept.append((name, value))
             if lowered == b"content-length":
-                has_length = True
+                length = value
     if listed:
         # Rare: `Connection` names more hop-by-hop headers, which may come before it.
         kept = [(name, value) for name, value in kept if name.lower() not in listed]
-        has_length = has_length and b"content-length" not in listed
-    return kept, has_length
+        if b"content-length" in listed:
+            length = None
+    # The upstream's parser accepted the answer, so a length is digits (and one value).
+    return kept, None if length is None else int(length)

@@ -427,6 +427,22 @@ class UpstreamResponse:
         self.release()
         return body
 
+    async def read(self) -> bytes:
+        """The whole body, waited for as `chunks()` would, for an answer known to be
+        smaller than `READ_HIGH_WATER` (reading never pauses for it)."""
+        connection = self._connection
+        if connection is None:
+            return b""
+        try:
+            while not connection.done:
+                await connection.wait_body(self._timeout_s)
+        except BaseException:
+            if self._connection is connection:
+                self._connection = None
+                connection.discard()
+            raise
+        return self.whole_body() or b""
+
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.chunks()
 

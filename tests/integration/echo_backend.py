@@ -2,9 +2,11 @@
 
 Run as `python -m tests.integration.echo_backend` with ECHO_PORT and ECHO_JWKS_FILE
 set. Every request answers JSON describing exactly what arrived (method, raw path,
-query, headers, body size). `/_calls` counts the requests that reached it, `/slow?ms=N` waits,
-`/big?kb=N` streams a large body, `/jwks.json` serves the JWKS file as it is now, and
-`/_jwks_fetches` counts how often it was fetched.
+query, headers, body size). `/_calls` counts the requests that reached it,
+`/slow?ms=N` waits, `/big?kb=N` streams a large body, `/lagging-body?ms=N` sends a
+small one N ms after its head, `/short-body` fewer bytes than its length,
+`/jwks.json` serves the JWKS file as it is now, and `/_jwks_fetches` counts how
+often it was fetched.
 """
 
 from __future__ import annotations
@@ -56,6 +58,21 @@ async def app(scope: Scope, receive: Any, send: Any) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await asyncio.sleep(int(query.get("ms", ["3000"])[0]) / 1000)
         await send({"type": "http.response.body", "body": b"late"})
+        return
+    if path.endswith("/lagging-body"):
+        # A small body with its length, sent `ms` after its head.
+        head = [(b"content-length", b"4")]
+        await send({"type": "http.response.start", "status": 200, "headers": head})
+        await asyncio.sleep(int(query.get("ms", ["300"])[0]) / 1000)
+        await send({"type": "http.response.body", "body": b"late"})
+        return
+    if path.endswith("/short-body"):
+        # Fewer bytes than the length promised: uvicorn then closes the connection.
+        head = [(b"content-length", b"100")]
+        await send({"type": "http.response.start", "status": 200, "headers": head})
+        await send({"type": "http.response.body", "body": b"only part", "more_body": True})
+        await asyncio.sleep(0.05)
+        await send({"type": "http.response.body", "body": b""})
         return
     if path.endswith("/big"):
         kb = int(query.get("kb", ["1024"])[0])

@@ -106,6 +106,19 @@ def test_the_answers_head_arrives_before_a_body_the_upstream_holds_back(
             response.read()  # the body is still held back: the head alone came
 
 
+def test_a_small_answer_whose_body_lags_its_head_arrives_whole(client: httpx.Client) -> None:
+    response = client.get("/bulk/lagging-body", params={"ms": "300"})
+
+    assert response.status_code == 200
+    assert response.content == b"late"
+    assert response.headers["content-length"] == "4"
+
+
+def test_a_small_answer_the_upstream_cuts_short_is_a_502_problem(client: httpx.Client) -> None:
+    # Read whole before the client hears anything: the edge can still say what happened.
+    assert_problem(client.get("/bulk/short-body"), 502)
+
+
 def test_large_streamed_response_arrives_complete(client: httpx.Client) -> None:
     with client.stream("GET", "/bulk/big", params={"kb": "4096"}) as response:
         assert response.status_code == 200

@@ -211,7 +211,8 @@ async def test_an_answer_cut_short_after_it_started_propagates_and_is_not_comple
     upstream: ScriptedUpstream, client: UpstreamClient, connection: Connection, tmp_path: Path
 ) -> None:
     route = route_to(upstream.origin, tmp_path)
-    upstream.answer(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part", CLOSE)
+    # Longer than the edge reads whole before answering: it streams.
+    upstream.answer(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\nonly part", CLOSE)
     exchange = connection.exchange(request_head())
 
     with pytest.raises(UpstreamError):
@@ -219,6 +220,38 @@ async def test_an_answer_cut_short_after_it_started_propagates_and_is_not_comple
 
     assert exchange.started
     assert not exchange.complete, "a truncated answer must not look whole"
+
+
+async def test_a_small_answer_cut_short_before_the_client_heard_anything_is_a_502(
+    upstream: ScriptedUpstream, client: UpstreamClient, connection: Connection, tmp_path: Path
+) -> None:
+    route = route_to(upstream.origin, tmp_path)
+    upstream.answer(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly part", CLOSE)
+    exchange = connection.exchange(request_head())
+    metrics = EdgeMetrics()
+
+    with pytest.raises(Refused) as refused:
+        await forward(client, exchange, route, metrics=metrics)
+
+    assert refused.value.status == 502
+    assert not exchange.started, "the client heard nothing of the half answer"
+    assert _counted(metrics, "unreachable") == 1
+
+
+async def test_a_small_answer_whose_body_stalls_is_a_504(
+    upstream: ScriptedUpstream, client: UpstreamClient, connection: Connection, tmp_path: Path
+) -> None:
+    route = route_to(upstream.origin, tmp_path, timeout_s=0.3)
+    upstream.answer(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhe", Pause(5.0))
+    exchange = connection.exchange(request_head())
+    metrics = EdgeMetrics()
+
+    with pytest.raises(Refused) as refused:
+        await forward(client, exchange, route, metrics=metrics)
+
+    assert refused.value.status == 504
+    assert not exchange.started
+    assert _counted(metrics, "timeout") == 1
 
 
 def _counted(metrics: EdgeMetrics, kind: str) -> float:
@@ -263,6 +296,22 @@ async def test_the_head_reaches_the_client_before_a_slow_body_starts(
     assert connection.transport.take() == b"2\r\nok\r\n0\r\n\r\n"
 
 
+async def test_a_small_answer_whose_body_lags_its_head_still_goes_out_in_one_write(
+    upstream: ScriptedUpstream, client: UpstreamClient, connection: Connection, tmp_path: Path
+) -> None:
+    route = route_to(upstream.origin, tmp_path)
+    upstream.answer(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", Pause(0.1), b"hello")
+    exchange = connection.exchange(request_head())
+    connection.transport.take()
+    writes = _recorded_writes(connection)
+
+    await forward(client, exchange, route)
+
+    [only] = writes
+    assert only.startswith(b"HTTP/1.1 200 OK\r\n") and only.endswith(b"\r\n\r\nhello")
+    assert exchange.complete
+
+
 async def test_a_small_answer_goes_out_in_one_write(
     upstream: ScriptedUpstream, client: UpstreamClient, connection: Connection, tmp_path: Path
 ) -> None:
@@ -270,6 +319,16 @@ async def test_a_small_answer_goes_out_in_one_write(
     upstream.answer(ok(b"hello"))
     exchange = connection.exchange(request_head())
     connection.transport.take()
+    writes = _recorded_writes(connection)
+
+    await forward(client, exchange, route)
+
+    [only] = writes
+    assert only.startswith(b"HTTP/1.1 200 OK\r\n") and only.endswith(b"\r\n\r\nhello")
+
+
+def _recorded_writes(connection: Connection) -> list[bytes]:
+    """Every write to the client's transport from now on, one entry per call."""
     writes: list[bytes] = []
     write = connection.transport.write
 
@@ -278,8 +337,4 @@ async def test_a_small_answer_goes_out_in_one_write(
         write(data)
 
     connection.transport.write = recorded  # type: ignore[method-assign]
-
-    await forward(client, exchange, route)
-
-    [only] = writes
-    assert only.startswith(b"HTTP/1.1 200 OK\r\n") and only.endswith(b"\r\n\r\nhello")
+    return writes

@@ -409,9 +409,7 @@ class UpstreamResponse:
                 else:
                     await connection.wait_body(self._timeout_s)
         except BaseException:
-            if self._connection is connection:
-                self._connection = None
-                connection.discard()
+            self._abandon(connection)
             raise
         self.release()
 
@@ -437,11 +435,15 @@ class UpstreamResponse:
             while not connection.done:
                 await connection.wait_body(self._timeout_s)
         except BaseException:
-            if self._connection is connection:
-                self._connection = None
-                connection.discard()
+            self._abandon(connection)
             raise
         return self.whole_body() or b""
+
+    def _abandon(self, connection: UpstreamConnection) -> None:
+        # A read failed or was cancelled mid-body: the connection can carry nothing more.
+        if self._connection is connection:
+            self._connection = None
+            connection.discard()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.chunks()
